@@ -1,0 +1,32 @@
+"""Stage `ingest`: collect the corpora named in params into data/raw as JSONL documents with provenance.
+
+    python pipelines/ingest.py     # -> data/raw/target.jsonl, data/raw/general.jsonl, reports/ingest.json
+"""
+from pathlib import Path
+
+from langcpt.fileio import InputError, write_json, write_jsonl
+from langcpt.ingest import iter_documents, validate_sources
+from langcpt.params import load_params, section
+from langcpt.stage import Timer, run_stage
+
+
+def main():
+    cfg = section(load_params(), "ingest", required=("target_sources", "general_sources"))
+    cache = Path(cfg.get("cache_dir", "data/cache"))
+    validate_sources(cfg["target_sources"])
+    validate_sources(cfg["general_sources"])
+    report = {}
+    with Timer() as t:
+        for split, key in (("target", "target_sources"), ("general", "general_sources")):
+            stats: dict = {}
+            n = write_jsonl(f"data/raw/{split}.jsonl", iter_documents(cfg[key], cache, stats))
+            if n == 0:
+                raise InputError(f"ingest.{key}: the sources yielded no document")
+            report[split] = {"documents": n, "chars": sum(s["chars"] for s in stats.values()), "sources": stats}
+            print(f"{split}: {n} documents, {report[split]['chars']:,} chars", flush=True)
+    report["wall_seconds"] = t.seconds
+    write_json("reports/ingest.json", report)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,37 @@
+"""Stage `pretrain`: continued pretraining of models/base on the packed target-language blocks.
+
+LoRA (rsLoRA) on all linear layers + embed_tokens/lm_head trained in full with their own learning rate; cosine
+schedule with warmup; held-out eval every `eval_steps`; checkpoints every `save_steps` (an interrupted run with
+unchanged inputs resumes from the last one). The merged model goes to models/pretrained.
+
+    python pipelines/pretrain.py
+    dvc exp run -S pretrain.learning_rate=3e-4 -S pretrain.lora.r=32
+"""
+from pathlib import Path
+
+from langcpt import tracking
+from langcpt.cpt import continued_pretraining
+from langcpt.fileio import write_json
+from langcpt.params import load_params, section
+from langcpt.stage import Timer, run_stage
+from langcpt.training import choose_backend
+
+
+def main():
+    params = load_params()
+    cfg = section(params, "pretrain")
+    backend = choose_backend(cfg["backend"])
+    with tracking.stage_run(params["mlflow"]["experiment"], "pretrain", {**cfg, "backend": backend}), Timer() as t:
+        metrics = continued_pretraining(
+            cfg, backend, Path("models/base"), Path("data/tokens/train.npy"), Path("data/tokens/val.npy"),
+            out_dir=Path("models/pretrained"), checkpoint_dir=Path("checkpoints/pretrain"),
+            curves_dir=Path("reports/pretrain"))
+        tracking.log_metrics(metrics)
+    metrics["wall_seconds"] = t.seconds
+    write_json("reports/pretrain/metrics.json", metrics)
+    print(f"pretrain: {metrics['steps']} steps, eval perplexity {metrics.get('eval_perplexity')}, "
+          f"{metrics['tokens_per_second']} tokens/s ({backend})")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One-time set-up of a fresh machine: a virtualenv in .venv with the pinned packages (CPU torch; llama.cpp is
+# built once from the llama-cpp-python sdist, ~9 min on 2 cores, then pip's wheel cache has it), plus the
+# Debian tools the ingest stage uses (apt lists for `apt-get download`, groff for man pages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-test}"
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+stamp=.venv/.langcpt-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" .venv/bin/pip install -q -e ".[${extras}]"
+  touch "$stamp"
+fi
+
+need_apt=()
+command -v groff >/dev/null || need_apt+=(groff-base)
+command -v dpkg >/dev/null || need_apt+=(dpkg)
+if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    [ ${#need_apt[@]} -eq 0 ] || apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "note: run 'sudo apt-get update' (and install: ${need_apt[*]:-nothing}) so the ingest stage can download Debian packages" >&2
+  fi
+fi
+echo "set-up done: .venv ready (activate with: source .venv/bin/activate)"

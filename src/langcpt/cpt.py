@@ -1,0 +1,45 @@
+"""Continued pretraining (causal LM on packed raw-text blocks) with LoRA + fully trained embeddings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import default_data_collator
+
+from .packing import load_blocks
+from .trainer_setup import train_and_merge
+from .training import load_lora_model
+
+
+class BlockDataset(torch.utils.data.Dataset):
+    """Fixed-length token blocks; labels are the inputs (the model shifts them)."""
+
+    def __init__(self, blocks: np.ndarray, limit: int | None = None):
+        self.blocks = blocks if limit is None else blocks[:limit]
+
+    def __len__(self):
+        return len(self.blocks)
+
+    def __getitem__(self, i):
+        ids = torch.from_numpy(np.asarray(self.blocks[i], dtype=np.int64))
+        return {"input_ids": ids, "labels": ids.clone(), "attention_mask": torch.ones_like(ids)}
+
+
+def continued_pretraining(cfg: dict, backend: str, base_dir: Path, train_blocks: Path, val_blocks: Path,
+                          out_dir: Path, checkpoint_dir: Path, curves_dir: Path) -> dict:
+    train = load_blocks(train_blocks)
+    val = load_blocks(val_blocks)
+    block_size = train.shape[1]
+    model, tokenizer = load_lora_model(base_dir, cfg["lora"], backend, block_size, cfg["train_embeddings"])
+    train_ds = BlockDataset(train)
+    eval_ds = BlockDataset(val, limit=cfg["eval_blocks"]) if len(val) else None
+    fingerprint = {"cfg": cfg, "backend": backend, "train_blocks": train.shape, "base": str(base_dir)}
+    metrics = train_and_merge(model, tokenizer, cfg, train_ds, eval_ds, default_data_collator, checkpoint_dir,
+                              out_dir, curves_dir, fingerprint,
+                              embedding_learning_rate=cfg["embedding_learning_rate"] if cfg["train_embeddings"] else None)
+    tokens_per_step = cfg["batch_size"] * cfg["gradient_accumulation_steps"] * block_size
+    metrics["train_tokens"] = metrics["steps"] * tokens_per_step
+    metrics["tokens_per_second"] = round(metrics["train_tokens"] / max(metrics["train_seconds"], 1e-9), 1)
+    metrics["backend"] = backend
+    return metrics

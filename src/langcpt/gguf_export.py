@@ -1,0 +1,388 @@
+"""Ship a Hugging Face causal LM as GGUF: convert, quantize, smoke-test with llama.cpp, write an Ollama Modelfile.
+
+The converter is llama.cpp's own `convert_hf_to_gguf.py`, taken from the llama-cpp-python sdist of the *installed*
+version, so the files it writes are ones the installed llama.cpp reads.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from .fileio import InputError, atomic_path
+
+DEFAULT_CACHE = Path(os.environ.get("LANGCPT_CACHE", Path.home() / ".cache" / "langcpt"))
+CONVERTER_OUTTYPES = ("f32", "f16", "bf16", "q8_0")
+QUANT_TYPES = {  # name -> llama_cpp constant
+    "f16": "LLAMA_FTYPE_MOSTLY_F16",
+    "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0",
+    "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
+    "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
+    "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
+}
+MODELFILE_PARAMS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n", "num_ctx",
+                    "num_predict", "seed")
+
+
+# ---------------------------------------------------------------- converter
+def llama_cpp_version() -> str:
+    try:
+        return importlib.metadata.version("llama_cpp_python")
+    except importlib.metadata.PackageNotFoundError:
+        raise RuntimeError("llama-cpp-python is not installed; it is needed for the GGUF export") from None
+
+
+def ensure_converter(cache_dir: Path | None = None) -> Path:
+    """Path of convert_hf_to_gguf.py (gguf-py/ beside it) from the sdist of the installed llama-cpp-python; cached.
+
+    An sdist `llama_cpp_python-<version>.tar.gz` already in `cache_dir` is used as is (for offline machines);
+    otherwise pip downloads it.
+    """
+    cache_dir = Path(cache_dir or DEFAULT_CACHE)
+    version = llama_cpp_version()
+    root = cache_dir / f"llama.cpp-{version}"
+    script = root / "convert_hf_to_gguf.py"
+    if script.is_file() and (root / "gguf-py" / "gguf").is_dir():
+        return script
+    sdist = cache_dir / f"llama_cpp_python-{version}.tar.gz"
+    if not sdist.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               f"llama-cpp-python=={version}", "-d", str(cache_dir)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not sdist.is_file():
+            raise RuntimeError(f"could not download the llama-cpp-python {version} sdist (needed for llama.cpp's "
+                               f"convert_hf_to_gguf.py): {_tail(proc.stderr or proc.stdout)}\n"
+                               f"Put llama_cpp_python-{version}.tar.gz into {cache_dir} to work offline.")
+    with atomic_path(root, is_dir=True) as tmp, tarfile.open(sdist) as tf:
+        for m in tf.getmembers():
+            _, sep, rel = m.name.partition("/vendor/llama.cpp/")
+            if sep and m.isfile() and (rel == "convert_hf_to_gguf.py" or rel.startswith(("conversion/", "gguf-py/gguf/"))):
+                m.name = rel
+                tf.extract(m, tmp, filter="data")
+        if not (tmp / "convert_hf_to_gguf.py").is_file() or not (tmp / "gguf-py" / "gguf").is_dir():
+            raise RuntimeError(f"{sdist} does not contain vendor/llama.cpp/convert_hf_to_gguf.py and gguf-py/")
+    return script
+
+
+def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outtype: str = "f16",
+                    cache_dir: Path | None = None, eos_token: str | None = None) -> Path:
+    """Convert a saved HF model dir to GGUF (atomically), with the chat template and the right EOS in the metadata.
+
+    EOS is `eos_token` if given, else the chat template's end-of-turn token (`<|im_end|>` for ChatML), else the
+    tokenizer's eos_token.
+    """
+    from transformers import AutoTokenizer
+
+    hf_dir, out_path = Path(hf_dir), Path(out_path)
+    if outtype not in CONVERTER_OUTTYPES:
+        raise InputError(f"outtype {outtype!r} not supported by the converter; use one of {', '.join(CONVERTER_OUTTYPES)}")
+    if not (hf_dir / "config.json").is_file():
+        raise InputError(f"{hf_dir}: not a saved Hugging Face model (no config.json)")
+    script = ensure_converter(cache_dir)
+    tok = AutoTokenizer.from_pretrained(hf_dir)
+    template = tok.chat_template if isinstance(tok.chat_template, str) else None
+    if eos_token is None:
+        eos_token = _end_of_turn(tok) or tok.eos_token
+    eos_id = tok.convert_tokens_to_ids(eos_token) if eos_token else None
+    if eos_id is None or eos_id == tok.unk_token_id or tok.convert_ids_to_tokens(eos_id) != eos_token:
+        raise InputError(f"{hf_dir}: EOS token {eos_token!r} is not a single token of the vocabulary")
+
+    with tempfile.TemporaryDirectory(prefix="gguf-stage-") as stage_dir, atomic_path(out_path) as tmp:
+        # A view of hf_dir whose tokenizer_config.json names the EOS and carries the chat template.
+        stage = Path(stage_dir)
+        for p in hf_dir.iterdir():
+            if p.name != "tokenizer_config.json":
+                (stage / p.name).symlink_to(p.resolve())
+        tcfg_path = hf_dir / "tokenizer_config.json"
+        tcfg = json.loads(tcfg_path.read_text(encoding="utf-8")) if tcfg_path.is_file() else {}
+        tcfg["eos_token"] = eos_token
+        if template is not None:
+            tcfg["chat_template"] = template
+        (stage / "tokenizer_config.json").write_text(json.dumps(tcfg, ensure_ascii=False), encoding="utf-8")
+
+        gguf_py = str(script.parent / "gguf-py")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [gguf_py, os.environ.get("PYTHONPATH")]))}
+        cmd = [sys.executable, str(script), str(stage), "--outfile", str(tmp), "--outtype", outtype]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0 or not tmp.is_file():
+            raise RuntimeError(f"convert_hf_to_gguf.py failed on {hf_dir} (exit {proc.returncode}):\n{_tail(proc.stderr)}")
+        meta = gguf_metadata(tmp)
+        if template is not None and meta.get("tokenizer.chat_template") != template:
+            raise RuntimeError(f"{out_path}: the chat template did not make it into the GGUF metadata")
+        if meta.get("tokenizer.ggml.eos_token_id") != eos_id:
+            raise RuntimeError(f"{out_path}: GGUF EOS id {meta.get('tokenizer.ggml.eos_token_id')} != {eos_id} ({eos_token})")
+        _check_vocab(tmp, tok, meta)
+    return out_path
+
+
+_PROBE = "Grüße aus München: 12345 Äpfel für 3,50 €!\n  Straße\tÖl, naïve café"
+
+
+def _check_vocab(gguf_path: Path, tok, meta: dict) -> None:
+    """llama.cpp must tokenize a probe (chat-formatted when there is a template) exactly like the HF tokenizer.
+    Runs in a fresh process: a vocabulary llama.cpp cannot handle aborts the process."""
+    probe = _PROBE
+    if isinstance(tok.chat_template, str):
+        probe = tok.apply_chat_template([{"role": "user", "content": _PROBE}], tokenize=False, add_generation_prompt=True)
+    want = tok(probe, add_special_tokens=False).input_ids
+    code = ("import json, sys, llama_cpp\n"
+            "m = llama_cpp.Llama(model_path=sys.argv[1], vocab_only=True, verbose=False)\n"
+            "print(json.dumps(m.tokenize(sys.argv[2].encode(), add_bos=False, special=True)))")
+    proc = subprocess.run([sys.executable, "-c", code, str(gguf_path), probe], capture_output=True, text=True)
+    kind = f"tokenizer.ggml.model={meta.get('tokenizer.ggml.model')!r}, pre={meta.get('tokenizer.ggml.pre')!r}"
+    if proc.returncode != 0:
+        raise RuntimeError(f"llama.cpp cannot load the vocabulary written by the converter ({kind}; exit "
+                           f"{proc.returncode}); the HF tokenizer is probably not the model's original one:\n"
+                           + "\n".join(re.findall(r"(?im)^.*(?:error|exception|what\(\)).*$", proc.stderr)[-5:]))
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    if got != want:
+        raise RuntimeError(f"llama.cpp tokenizes differently from the HF tokenizer ({kind}):\n"
+                           f"  HF:        {want}\n  llama.cpp: {got}")
+
+
+def gguf_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """All key/values of a GGUF file's header (arrays as lists). Plain struct reading: fast, unlike GGUFReader."""
+    scalar = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+    with open(path, "rb") as f:
+        def read(fmt):
+            return struct.unpack(fmt, f.read(struct.calcsize(fmt)))
+
+        def value(vtype):
+            if vtype == 8:  # string
+                return f.read(read("<Q")[0]).decode("utf-8", errors="replace")
+            if vtype == 9:  # array
+                etype, n = read("<IQ")
+                return [value(etype) for _ in range(n)]
+            return read(scalar[vtype])[0]
+
+        magic, _version, _n_tensors, n_kv = read("<4sIQQ")
+        if magic != b"GGUF":
+            raise InputError(f"{path}: not a GGUF file")
+        meta = {}
+        for _ in range(n_kv):
+            key = value(8)
+            meta[key] = value(read("<I")[0])
+    return meta
+
+
+# ---------------------------------------------------------------- quantize / run
+def quantize(src_gguf: str | os.PathLike, dst_gguf: str | os.PathLike, qtype: str) -> Path:
+    """Quantize an f32/f16/bf16 GGUF to `qtype` (one of QUANT_TYPES) with llama.cpp, atomically."""
+    import ctypes
+
+    import llama_cpp
+
+    key = qtype.lower()
+    if key not in QUANT_TYPES:
+        raise InputError(f"unknown quantization type {qtype!r}; valid: {', '.join(QUANT_TYPES)}")
+    src_gguf, dst_gguf = Path(src_gguf), Path(dst_gguf)
+    if not src_gguf.is_file():
+        raise InputError(f"{src_gguf}: no such GGUF file")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, QUANT_TYPES[key])
+    params.nthread = os.cpu_count() or 1
+    with atomic_path(dst_gguf) as tmp:
+        with _captured_fds() as log:
+            rc = llama_cpp.llama_model_quantize(str(src_gguf).encode(), str(tmp).encode(), ctypes.byref(params))
+        if rc != 0 or not tmp.is_file():
+            raise RuntimeError(f"llama_model_quantize({src_gguf} -> {qtype}) failed ({rc}):\n{_tail(log['text'])}")
+    return dst_gguf
+
+
+def load(gguf_path: str | os.PathLike, n_ctx: int = 2048, seed: int = 0, **kwargs):
+    """A llama_cpp.Llama for `gguf_path`, quiet, using all cores."""
+    from llama_cpp import Llama
+
+    if not Path(gguf_path).is_file():
+        raise InputError(f"{gguf_path}: no such GGUF file")
+    kwargs.setdefault("n_threads", os.cpu_count() or 1)
+    return Llama(model_path=str(gguf_path), n_ctx=n_ctx, seed=seed, verbose=False, **kwargs)
+
+
+def generate(gguf_path, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
+             n_ctx: int = 2048) -> dict:
+    """Plain completion. `gguf_path` may also be a loaded Llama. tokens_per_s includes prompt processing."""
+    with _model(gguf_path, n_ctx, seed) as llm:
+        t0 = time.perf_counter()
+        out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        return _result(out["choices"][0]["text"], out, time.perf_counter() - t0)
+
+
+def chat(gguf_path, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0, seed: int = 0,
+         n_ctx: int = 2048) -> dict:
+    """Chat completion with the chat template from the GGUF metadata. `gguf_path` may also be a loaded Llama."""
+    with _model(gguf_path, n_ctx, seed) as llm:
+        t0 = time.perf_counter()
+        out = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        return _result(out["choices"][0]["message"]["content"] or "", out, time.perf_counter() - t0)
+
+
+@contextlib.contextmanager
+def _model(gguf_path, n_ctx: int, seed: int):
+    """Use a loaded Llama as is; load (and afterwards close) one for a path."""
+    if hasattr(gguf_path, "create_completion"):
+        yield gguf_path
+        return
+    llm = load(gguf_path, n_ctx=n_ctx, seed=seed)
+    try:
+        yield llm
+    finally:
+        llm.close()
+
+
+def _result(text: str, out: dict, seconds: float) -> dict:
+    n = out["usage"]["completion_tokens"]
+    return {"text": text, "finish_reason": out["choices"][0]["finish_reason"], "tokens": n,
+            "prompt_tokens": out["usage"]["prompt_tokens"], "seconds": round(seconds, 4),
+            "tokens_per_s": round(n / seconds, 2) if seconds > 0 else 0.0}
+
+
+# ---------------------------------------------------------------- Ollama Modelfile
+def chatml_format(tokenizer) -> dict[str, str | None]:
+    """Per-turn layout of a ChatML-style template: turn = start + role + sep + content + end.
+
+    Found by rendering probe conversations with apply_chat_template; returns start, sep, end, lead (text before the
+    first turn) and default_system (inserted when a conversation has no system message, else None). Raises
+    InputError if the template is not of that shape.
+    """
+    S, U1, A1, U2 = "SYSx7q", "USRx7q", "ASTx7q", "USRy7q"
+
+    def render(msgs, gen=True):
+        try:
+            return tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen)
+        except Exception as e:  # template raised (e.g. no system role) or there is none
+            raise InputError(f"cannot render the chat template ({e}); a Modelfile TEMPLATE cannot be derived") from e
+
+    def msg(role, content):
+        return {"role": role, "content": content}
+
+    def unsupported(why):
+        return InputError(f"chat template is not ChatML-like ({why}); cannot express it as an Ollama TEMPLATE")
+
+    full = render([msg("system", S), msg("user", U1), msg("assistant", A1), msg("user", U2)])
+    pieces = re.split("|".join((S, U1, A1, U2)), full)
+    if len(pieces) != 5 or re.findall("|".join((S, U1, A1, U2)), full) != [S, U1, A1, U2]:
+        raise unsupported("message contents are not rendered verbatim and in order")
+    p0, p1, p2, p3, p4 = pieces
+    if not (p0.count("system") and p1.count("user")):
+        raise unsupported("role names do not appear in the rendered turns")
+    head0, sep = p0[: p0.rfind("system")], p0[p0.rfind("system") + 6:]
+    head1, sep1 = p1[: p1.rfind("user")], p1[p1.rfind("user") + 4:]
+    n = 0
+    while n < min(len(head0), len(head1)) and head0[-1 - n] == head1[-1 - n]:
+        n += 1
+    start, lead, end = head0[len(head0) - n:], head0[: len(head0) - n], head1[: len(head1) - n]
+    gen = start + "assistant" + sep
+    if not start or sep1 != sep or (p2, p3, p4) != (end + gen, end + start + "user" + sep, end + gen):
+        raise unsupported("turns do not share one start/separator/end layout")
+
+    def turn(role, content):
+        return start + role + sep + content + end
+
+    if render([msg("system", S), msg("user", U1), msg("assistant", A1)], gen=False) != \
+            lead + turn("system", S) + turn("user", U1) + turn("assistant", A1):
+        raise unsupported("a final assistant turn is rendered differently")
+    only_user = render([msg("user", U1)])
+    default_system = None
+    if only_user != lead + turn("user", U1) + gen:
+        head, tail = lead + start + "system" + sep, end + turn("user", U1) + gen
+        if not (only_user.startswith(head) and only_user.endswith(tail)):
+            raise unsupported("a conversation without a system message is rendered differently")
+        default_system = only_user[len(head): len(only_user) - len(tail)]
+    return {"start": start, "sep": sep, "end": end, "lead": lead, "default_system": default_system}
+
+
+def modelfile_from_chat_template(tokenizer, gguf_filename: str, system_prompt: str | None = None,
+                                 params: dict | None = None) -> str:
+    """An Ollama Modelfile for `gguf_filename` (beside it) whose TEMPLATE reproduces the tokenizer's chat template."""
+    if isinstance(tokenizer, (str, os.PathLike)):
+        from transformers import AutoTokenizer
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+    if not gguf_filename or Path(gguf_filename).name != gguf_filename or re.search(r'[\s"]', gguf_filename):
+        raise InputError(f"gguf_filename must be a plain file name without spaces or quotes, got {gguf_filename!r}")
+    f = chatml_format(tokenizer)
+
+    def lit(s):  # literal text in a Go template: only "{{" is special
+        return s.replace("{{", '{{ "{{" }}')
+
+    tpl = lit(f["lead"])
+    if f["default_system"] is not None:
+        tpl += ('{{ if and .Messages (ne (index .Messages 0).Role "system") }}'
+                + lit(f["start"] + "system" + f["sep"] + f["default_system"] + f["end"]) + "{{ end }}")
+    tpl += ("{{ range .Messages }}" + lit(f["start"]) + "{{ .Role }}" + lit(f["sep"]) + "{{ .Content }}"
+            + lit(f["end"]) + "{{ end }}" + lit(f["start"] + "assistant" + f["sep"]))
+    lines = [f"FROM ./{gguf_filename}", f"TEMPLATE {_triple_quote(tpl, 'TEMPLATE')}"]
+    for stop in dict.fromkeys(s.strip() for s in (f["end"], f["start"])):
+        if stop:
+            quoted = f'"{stop}"' if '"' not in stop and not re.search(r"\s", stop) else _triple_quote(stop, "stop")
+            lines.append(f"PARAMETER stop {quoted}")
+    if system_prompt is not None:
+        lines.append(f"SYSTEM {_triple_quote(system_prompt, 'SYSTEM')}")
+    for key, value in (params or {}).items():
+        if key not in MODELFILE_PARAMS:
+            raise InputError(f"unknown Modelfile parameter {key!r}; valid: {', '.join(MODELFILE_PARAMS)}")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"Modelfile parameter {key} must be a number, got {value!r}")
+        lines.append(f"PARAMETER {key} {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _triple_quote(text: str, what: str) -> str:
+    """`\"\"\"text\"\"\"` for a Modelfile. Its parser has no escapes: everything but control characters is kept
+    verbatim (quotes, backslashes, newlines); only a line ending in \"\"\" would end the value early."""
+    bad = sorted({c for c in text if not (c.isprintable() or c in "\t\n\r")})
+    if bad:
+        raise InputError(f"{what} contains control characters an Ollama Modelfile cannot hold: {bad!r}")
+    if re.search(r'"""\s*[\r\n]', text):
+        raise InputError(f'{what}: a line ending in """ cannot be written in an Ollama Modelfile')
+    return f'"""{text}"""'
+
+
+# ---------------------------------------------------------------- helpers
+def _end_of_turn(tokenizer) -> str | None:
+    """The chat template's end-of-turn token (e.g. <|im_end|>) if it is a single vocabulary token."""
+    if not isinstance(getattr(tokenizer, "chat_template", None), str):
+        return None
+    try:
+        end = chatml_format(tokenizer)["end"].strip()
+    except InputError:
+        return None
+    return end if end and len(tokenizer.encode(end, add_special_tokens=False)) == 1 else None
+
+
+def _tail(text: str, n: int = 40) -> str:
+    return "\n".join((text or "").strip().splitlines()[-n:])
+
+
+@contextlib.contextmanager
+def _captured_fds() -> Iterator[dict]:
+    """Send C-level stdout/stderr (llama.cpp's logging) to a temp file; the yielded dict gets it as "text" on exit."""
+    out: dict = {"text": ""}
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield out
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            log.seek(0)
+            out["text"] = log.read()

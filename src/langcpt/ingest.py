@@ -1,0 +1,368 @@
+"""Ingest: turn raw sources (Debian packages, local files, Hugging Face datasets) into plain-text documents.
+
+`iter_documents(sources, cache_dir, stats)` yields `{"text", "source", "path", "license"}` dicts (Debian documents
+also carry `"package_version"`) in a deterministic order: sources in the given order, files sorted by path,
+entries in file order. `path` is the file path inside the package (or the local path), plus `#<n>` for the n-th
+entry of a multi-entry file (fortune entry number, JSONL line number, HF row number).
+Source specs come from params.yaml; `validate_sources` checks them and raises InputError naming the bad one.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .fileio import InputError
+
+FORMATS = {"debian": {"fortune", "roff", "html", "text"},
+           "local": {"auto", "text", "markdown", "html", "jsonl", "fortune", "roff"}}
+# kind -> (required keys, optional keys with defaults)
+SPEC_KEYS = {
+    "debian": ({"package", "include", "format"}, {"version": None, "exclude": [], "license": None}),
+    "local": ({"path"}, {"format": "auto", "text_field": "text", "license": "unspecified"}),
+    "hf": ({"dataset"}, {"config": None, "split": "train", "text_field": "text", "license": None}),
+}
+COMMON_KEYS = ({"name", "kind"}, {"max_docs": None})
+AUTO_FORMAT = {".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+PARALLEL_FORMATS = {"roff", "html", "auto"}  # parse these in a process pool when there are many files
+# -t: tables, -D: UTF-8 unless the page says otherwise (implies -k), -P-c -P-b -P-o -P-u: no overstrike, no ANSI
+GROFF = ["groff", "-t", "-Dutf-8", "-Tutf8", "-mandoc", "-P-c", "-P-b", "-P-o", "-P-u"]
+# read before the page: no hyphenation (`hy` made a no-op, since man and mdoc turn it back on), ragged right
+ROFF_PROLOGUE = b".nh\n.de hy\n..\n.ad l\n"
+HTML_DROP = {"script", "style", "nav", "head", "noscript", "header", "footer", "aside", "form", "button",
+             "input", "select", "textarea", "template", "svg", "iframe", "object"}
+HTML_PARA = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "ul", "ol", "dl", "hr",
+             "section", "article", "main", "figure", "address"}
+HTML_LINE = {"div", "li", "tr", "dt", "dd", "caption", "figcaption"}
+
+
+def validate_sources(sources: list[dict]) -> list[dict]:
+    """Check source specs; return them with defaults filled in. Raise InputError naming source and key."""
+    if not isinstance(sources, list):
+        raise InputError(f"sources: expected a list of source specs, got {type(sources).__name__}")
+    out, names = [], set()
+    for i, spec in enumerate(sources):
+        where = f"sources[{i}]"
+        if not isinstance(spec, dict):
+            raise InputError(f"{where}: expected a mapping, got {type(spec).__name__}")
+        if spec.get("name"):
+            where += f" ({spec['name']!r})"
+        kind = spec.get("kind")
+        if kind not in SPEC_KEYS:
+            raise InputError(f"{where}: unknown kind {kind!r} (expected one of {sorted(SPEC_KEYS)})")
+        required, optional = SPEC_KEYS[kind][0] | COMMON_KEYS[0], {**SPEC_KEYS[kind][1], **COMMON_KEYS[1]}
+        if missing := sorted(required - spec.keys()):
+            raise InputError(f"{where}: missing key(s) {missing} for kind {kind!r}")
+        if unknown := sorted(spec.keys() - required - optional.keys()):
+            raise InputError(f"{where}: unknown key(s) {unknown} for kind {kind!r} "
+                             f"(allowed: {sorted(required | optional.keys())})")
+        spec = {**optional, **spec}
+        if not isinstance(spec["name"], str) or not spec["name"] or spec["name"] in names:
+            raise InputError(f"{where}: key 'name' must be a non-empty string unique among sources")
+        names.add(spec["name"])
+        if kind in FORMATS and spec["format"] not in FORMATS[kind]:
+            raise InputError(f"{where}: key 'format' is {spec['format']!r}, expected one of {sorted(FORMATS[kind])}")
+        for key in ("package", "path", "dataset", "split", "text_field"):
+            if key in spec and not (isinstance(spec[key], str) and spec[key]):
+                raise InputError(f"{where}: key {key!r} must be a non-empty string, got {spec[key]!r}")
+        m = spec["max_docs"]
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 0):
+            raise InputError(f"{where}: key 'max_docs' must be a non-negative integer or null, got {m!r}")
+        for key in ("include", "exclude"):
+            globs = spec.get(key)
+            if globs is not None and (not isinstance(globs, list) or (key == "include" and not globs) or any(
+                    not isinstance(g, str) or not g or g.startswith("/") or ".." in g.split("/") for g in globs)):
+                raise InputError(f"{where}: key {key!r} must be a list of relative globs, got {globs!r}")
+        out.append(spec)
+    return out
+
+
+def iter_documents(sources: list[dict], cache_dir: Path, stats: dict | None = None) -> Iterator[dict]:
+    """Validate `sources` now, then lazily yield documents. If given, `stats` is filled per source name with
+    {docs, chars, files, skipped (empty entries, .so redirects, failed renders), bad_utf8 (files decoded with
+    replacement characters)} plus `package_version` for Debian sources."""
+    specs = validate_sources(sources)
+    return _iter_all(specs, Path(cache_dir), {} if stats is None else stats)
+
+
+def _iter_all(specs: list[dict], cache_dir: Path, stats: dict) -> Iterator[dict]:
+    for i, spec in enumerate(specs):
+        st = stats[spec["name"]] = {"docs": 0, "chars": 0, "files": 0, "skipped": 0, "bad_utf8": 0}
+        where = f"sources[{i}] ({spec['name']!r})"
+        if spec["max_docs"] == 0:
+            continue
+        docs = {"debian": _debian_docs, "local": _local_docs, "hf": _hf_docs}[spec["kind"]](spec, where, cache_dir, st)
+        try:
+            for doc in docs:
+                if not doc["text"].strip():
+                    st["skipped"] += 1
+                    continue
+                st["docs"] += 1
+                st["chars"] += len(doc["text"])
+                yield {"source": spec["name"], **doc}
+                if st["docs"] == spec["max_docs"]:
+                    break
+        finally:
+            docs.close()  # stops worker pools / streams when max_docs was reached
+
+
+# ---------------------------------------------------------------- Debian packages
+
+def _debian_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[dict]:
+    deb = _fetch_deb(spec["package"], spec["version"], cache_dir / "debs", where)
+    version = _deb_field(deb, "Version")
+    root = cache_dir / "pkgs" / deb.stem
+    if not root.is_dir():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{deb.stem}.", dir=root.parent))
+        try:
+            r = subprocess.run(["dpkg", "-x", str(deb), str(tmp / "x")], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise InputError(f"{where}: 'dpkg -x {deb}' failed: {r.stderr.strip()} (delete the file to refetch it)")
+            if not root.is_dir():  # another run may have extracted it meanwhile
+                os.replace(tmp / "x", root)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    st["package_version"] = version
+    lic = spec["license"] or _debian_license(root, spec["package"])
+    files = _glob_files(root, spec["include"], spec["exclude"])
+    for rel, entries in _parse_files(root, files, spec["format"], None, st):
+        for n, text in entries:
+            yield {"text": text, "path": rel if n is None else f"{rel}#{n}", "license": lic,
+                   "package_version": version}
+
+
+def _fetch_deb(package: str, version: str | None, debs: Path, where: str) -> Path:
+    """Return the cached .deb of package (of the pinned version if any), downloading it if there is none."""
+    cached = [p for p in sorted(debs.glob(f"{package}_*.deb")) if _deb_field(p, "Package") == package
+              and (version is None or _deb_field(p, "Version") == str(version))]
+    if len(cached) > 1:
+        raise InputError(f"{where}: several cached versions of {package} in {debs}; set 'version' or delete some")
+    if cached:
+        return cached[0]
+    debs.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".download.", dir=debs) as tmp:
+        target = package if version is None else f"{package}={version}"
+        r = subprocess.run(["apt-get", "download", target], cwd=tmp, capture_output=True, text=True)
+        got = sorted(Path(tmp).glob("*.deb"))
+        if r.returncode != 0 or len(got) != 1:
+            err = "\n".join(l for l in r.stderr.splitlines() if "unsandboxed" not in l).strip()
+            raise InputError(f"{where}: 'apt-get download {target}' failed (exit {r.returncode}): {err or r.stdout}\n"
+                             "hint: run 'apt-get update' (as root) so apt knows the package, and check its name")
+        return Path(shutil.move(str(got[0]), debs / got[0].name))
+
+
+def _deb_field(deb: Path, field: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", str(deb), field], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _debian_license(root: Path, package: str) -> str:
+    """First `License:` of a DEP-5 copyright file, else a pointer to the file."""
+    rel = f"usr/share/doc/{package}/copyright"
+    path = root / rel
+    if path.is_file() and _inside(path, root):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if text.startswith("Format:"):
+            if m := re.search(r"^License:[ \t]*(\S.*?)\s*$", text, re.M):
+                return m.group(1)
+    return f"see {rel}"
+
+
+# ---------------------------------------------------------------- local files and Hugging Face
+
+def _local_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[dict]:
+    path, fmt = Path(spec["path"]), spec["format"]
+    if not path.exists():
+        raise InputError(f"{where}: path {str(path)!r} does not exist (relative to {os.getcwd()})")
+    if path.is_file():
+        if fmt == "auto" and path.suffix.lower() not in AUTO_FORMAT:
+            raise InputError(f"{where}: cannot infer the format of {path}; set 'format'")
+        root, files = path.parent, [path.name]
+    else:
+        root = path
+        files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
+                 and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        if fmt == "auto":
+            st["skipped"] += sum(Path(f).suffix.lower() not in AUTO_FORMAT for f in files)
+            files = [f for f in files if Path(f).suffix.lower() in AUTO_FORMAT]
+    for rel, entries in _parse_files(root, sorted(files), fmt, spec["text_field"], st):
+        for n, text in entries:
+            p = (root / rel).as_posix()
+            yield {"text": text, "path": p if n is None else f"{p}#{n}", "license": spec["license"]}
+
+
+def _hf_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[dict]:
+    name = spec["dataset"] + (f"[{spec['config']}]" if spec["config"] else "")
+    need = f"{where}: Hugging Face dataset {name!r} is streamed from the Hub, so this source needs network access"
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if os.environ.get(var, "").upper() in {"1", "ON", "YES", "TRUE"}:
+            raise InputError(f"{need}, but {var}={os.environ[var]} is set; unset it or drop this source")
+    try:
+        import datasets
+        ds = datasets.load_dataset(spec["dataset"], spec["config"], split=spec["split"], streaming=True)
+        lic = spec["license"] or (ds.info.license if ds.info and ds.info.license else f"see hub page of {name}")
+        st["files"] = 1
+        for n, row in enumerate(ds):
+            if not isinstance(row.get(spec["text_field"]), str):
+                raise InputError(f"{where}: row {n} of {name} has no string field {spec['text_field']!r}")
+            yield {"text": row[spec["text_field"]], "path": f"{name}/{spec['split']}#{n}", "license": lic}
+    except InputError:
+        raise
+    except Exception as e:  # the hub is unreachable, the dataset is unknown, ...
+        raise InputError(f"{need} (and a correct name/config/split): {type(e).__name__}: {e}") from e
+
+
+# ---------------------------------------------------------------- files -> entries
+
+def _glob_files(root: Path, include: list[str], exclude: list[str]) -> list[str]:
+    """Sorted relative paths of regular files matching include and not exclude; a file reached twice through
+    symlinks is kept once, and symlinks leading out of root are dropped."""
+    excluded = {p for g in exclude for p in root.glob(g)}
+    seen, files = set(), []
+    for p in sorted({p for g in include for p in root.glob(g)} - excluded):
+        real = p.resolve()
+        if p.is_file() and real not in seen and _inside(real, root):
+            seen.add(real)
+            files.append(p.relative_to(root).as_posix())
+    return files
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None, st: dict):
+    """Yield (relative path, [(entry number or None, text)]) per file, in order, in a process pool if slow."""
+    if fmt == "fortune":  # strfile's binary .dat indexes lie next to the text files
+        files = [f for f in files if not f.endswith(".dat")]
+    jobs = [(str(root / f), fmt, text_field) for f in files]
+    workers = min(len(os.sched_getaffinity(0)), 8)
+    if fmt in PARALLEL_FORMATS and workers > 1 and len(jobs) >= 4 * workers:
+        with multiprocessing.Pool(workers) as pool:  # leaving the block early terminates the workers
+            results = pool.imap(_parse_file, jobs, chunksize=4)
+            yield from _tally(files, results, st)
+    else:
+        yield from _tally(files, map(_parse_file, jobs), st)
+
+
+def _tally(files, results, st):
+    for rel, (entries, bad_utf8) in zip(files, results):
+        st["files"] += 1
+        st["bad_utf8"] += bad_utf8
+        st["skipped"] += not entries
+        yield rel, entries
+
+
+def _parse_file(job: tuple[str, str, str | None]) -> tuple[list[tuple[int | None, str]], bool]:
+    """Parse one file into entries; also say whether it had invalid UTF-8. Runs in worker processes."""
+    path, fmt, text_field = job
+    raw = Path(path).read_bytes()
+    if fmt == "roff":
+        return _render_roff(raw, path), False
+    try:
+        text, bad = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, bad = raw.decode("utf-8", errors="replace"), True
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if fmt == "auto":
+        fmt = AUTO_FORMAT[Path(path).suffix.lower()]
+    if fmt == "fortune":
+        return [(n, e) for n, e in enumerate(fortune_entries(text), 1)], bad
+    if fmt == "jsonl":
+        return _jsonl_entries(text, path, text_field), bad
+    if fmt == "html":
+        return [(None, html_to_text(text))], bad
+    return [(None, text)], bad  # text, markdown
+
+
+def fortune_entries(text: str) -> list[str]:
+    """Entries of a strfile source: separated by lines that are exactly '%'; attribution lines are kept."""
+    entries = re.split(r"^%[ \t\r]*$", text, flags=re.M)
+    return [e.strip("\n").rstrip() for e in entries if e.strip()]
+
+
+def _jsonl_entries(text: str, path: str, field: str) -> list[tuple[int, str]]:
+    entries = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get(field), str):
+            raise InputError(f"{path}:{lineno}: expected a JSON object with a string field {field!r}")
+        entries.append((lineno, row[field]))
+    return entries
+
+
+def _render_roff(raw: bytes, path: str) -> list[tuple[None, str]]:
+    """Render a man page (gzip or plain) to plain text; [] for a `.so` redirect or a failed render."""
+    if path.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    body = [l for l in raw.splitlines() if l.strip() and not re.match(rb"^[.']\s*\\\"|^\\\"", l)]
+    if not body or (len(body) == 1 and body[0].startswith(b".so ")):
+        return []
+    r = subprocess.run(GROFF, input=ROFF_PROLOGUE + raw, capture_output=True, timeout=120)
+    if r.returncode != 0:
+        return []
+    text = re.sub(r".\x08|\x1b\[[0-9;]*m", "", r.stdout.decode("utf-8", errors="replace"))
+    lines = [l.rstrip() for l in text.splitlines()]
+    nonblank = [i for i, l in enumerate(lines) if l]
+    # man(7) header "LS(1)  User Commands  LS(1)" (run together when the title is long) and footer
+    # "GNU coreutils 9.1  September 2022  LS(1)": both end with the page's title(section)
+    if len(nonblank) > 1 and re.search(r"\S\(\w+\)$", lines[nonblank[-1]]):
+        title = lines[nonblank[-1]].split()[-1]
+        if lines[nonblank[0]].endswith(title):
+            lines[nonblank[0]] = lines[nonblank[-1]] = ""
+    return [(None, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n"))]
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML page: boilerplate elements dropped, whitespace collapsed, blocks on their own lines
+    (paragraph-like blocks separated by a blank line), <pre> kept verbatim."""
+    from bs4 import BeautifulSoup, CData, NavigableString
+
+    out: list[str] = []
+    nl = 2  # newlines at the end of `out` (the start counts as a paragraph break)
+
+    def emit(s: str, pre: bool = False) -> None:
+        nonlocal nl
+        if not pre:
+            s = re.sub(r"\s+", " ", s)
+            s = s.lstrip(" ") if nl else s
+        if s:
+            out.append(s)
+            body = s.rstrip("\n")
+            nl = len(s) - len(body) + (nl if not body else 0)
+
+    def brk(k: int) -> None:
+        if k > nl:
+            emit("\n" * (k - nl), pre=True)
+
+    def walk(node, pre: bool) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if type(child) in (NavigableString, CData):
+                    emit(str(child), pre)
+            elif child.name == "br":
+                emit("\n", pre=True)
+            elif child.name not in HTML_DROP:
+                k = 2 if child.name in HTML_PARA else 1 if child.name in HTML_LINE else 0
+                brk(k)
+                walk(child, pre or child.name == "pre")
+                brk(k)
+                if child.name in ("td", "th"):
+                    emit(" ")
+
+    walk(BeautifulSoup(markup, "lxml"), False)
+    text = "\n".join(l.rstrip() for l in "".join(out).split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")

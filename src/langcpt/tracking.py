@@ -1,0 +1,56 @@
+"""MLflow tracking with an embedded default store (a sqlite file in the working directory).
+
+`MLFLOW_TRACKING_URI` overrides the store (for example a shared `mlflow server`); telemetry is off by default.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def configure() -> str:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    os.environ.setdefault("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    return os.environ["MLFLOW_TRACKING_URI"]
+
+
+def git_commit() -> str:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else "unknown"
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+@contextlib.contextmanager
+def stage_run(experiment: str, stage: str, params: dict):
+    """An MLflow run for one pipeline stage, tagged with the stage name and git commit, params logged flat."""
+    configure()
+    import mlflow
+
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=stage, tags={"stage": stage, "git_commit": git_commit()}) as run:
+        flat = {k: ("" if v is None else v) for k, v in flatten(params).items()}
+        mlflow.log_params({k: str(v)[:500] for k, v in flat.items()})
+        yield run
+
+
+def log_metrics(metrics: dict, prefix: str = "") -> None:
+    import mlflow
+
+    numeric = {k: float(v) for k, v in flatten(metrics, prefix).items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if numeric:
+        mlflow.log_metrics(numeric)

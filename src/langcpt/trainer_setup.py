@@ -1,0 +1,89 @@
+"""What continued pretraining and SFT share: TrainingArguments from params, checkpoint resume, the run itself."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from transformers import TrainingArguments
+
+from .training import (CurveWriter, EmbeddingLRTrainer, merge_and_save, train_dtype, trainable_parameters)
+
+
+def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingArguments:
+    bf16 = train_dtype() == torch.bfloat16
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=cfg["max_steps"],
+        num_train_epochs=cfg["epochs"],
+        per_device_train_batch_size=cfg["batch_size"],
+        per_device_eval_batch_size=cfg["batch_size"],
+        gradient_accumulation_steps=cfg["gradient_accumulation_steps"],
+        learning_rate=cfg["learning_rate"],
+        warmup_steps=cfg["warmup_ratio"],
+        lr_scheduler_type=cfg["lr_scheduler"],
+        weight_decay=cfg["weight_decay"],
+        logging_steps=cfg["logging_steps"],
+        logging_first_step=True,
+        eval_strategy="steps" if do_eval else "no",
+        eval_steps=cfg["eval_steps"],
+        save_strategy="steps",
+        save_steps=cfg["save_steps"],
+        save_total_limit=2,
+        seed=cfg["seed"],
+        bf16=bf16,
+        report_to=["mlflow"],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        optim="adamw_torch",
+    )
+
+
+def checkpoint_to_resume(checkpoint_dir: Path, fingerprint: dict) -> str | None:
+    """The newest checkpoint of an interrupted run with the same inputs and params, else None (and a clean dir)."""
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
+    stamp = checkpoint_dir / "fingerprint.txt"
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        ckpts = sorted(checkpoint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        complete = [c for c in ckpts if (c / "trainer_state.json").exists()]
+        if complete:
+            return str(complete[-1])
+    if checkpoint_dir.exists():
+        shutil.rmtree(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True)
+    stamp.write_text(digest)
+    return None
+
+
+def train_and_merge(model, tokenizer, cfg: dict, train_ds, eval_ds, collator, checkpoint_dir: Path,
+                    out_dir: Path, curves_dir: Path, fingerprint: dict, embedding_learning_rate=None) -> dict:
+    """Train the peft `model`, write loss curves, merge into `out_dir` (verified), return metrics."""
+    args = training_arguments(cfg, checkpoint_dir, do_eval=eval_ds is not None)
+    curves = CurveWriter(curves_dir / "train_loss.csv", curves_dir / "eval_loss.csv")
+    trainer = EmbeddingLRTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                                 data_collator=collator, callbacks=[curves],
+                                 embedding_learning_rate=embedding_learning_rate)
+    params = trainable_parameters(model)
+    print(f"trainable parameters: {params['trainable_parameters']:,} of {params['total_parameters']:,} "
+          f"(embeddings/head trained in full: {params['embedding_parameters']:,})", flush=True)
+    resume = checkpoint_to_resume(checkpoint_dir, fingerprint)
+    if resume:
+        print(f"resuming from {resume}", flush=True)
+    start = time.time()
+    result = trainer.train(resume_from_checkpoint=resume)
+    train_seconds = time.time() - start
+    metrics = {"train_loss": round(result.training_loss, 5), "train_seconds": round(train_seconds, 1),
+               "steps": trainer.state.global_step, **params, "resumed": bool(resume)}
+    if eval_ds is not None:
+        ev = trainer.evaluate()
+        metrics["eval_loss"] = round(ev["eval_loss"], 5)
+        metrics["eval_perplexity"] = round(float(torch.exp(torch.tensor(ev["eval_loss"]))), 4)
+    curves.write()
+    probe = next(iter(trainer.get_eval_dataloader(eval_ds) if eval_ds is not None
+                      else trainer.get_train_dataloader()))["input_ids"][:1, :64]
+    atol = 1e-3 if train_dtype() == torch.float32 else 5e-2
+    metrics.update(merge_and_save(model, tokenizer, out_dir, probe, atol=atol))
+    return metrics

@@ -1,0 +1,178 @@
+"""The training seam: one place that knows the two backends.
+
+- `unsloth` (CUDA present): Unsloth's FastLanguageModel and its fused LoRA kernels.
+- `hf` (CPU, or multi-GPU through accelerate): transformers + peft.
+Both take the same `lora` params and return a peft model; both train with `EmbeddingLRTrainer` (a transformers
+Trainer whose optimizer gives the fully trained embedding/LM-head rows their own, smaller learning rate, as in
+Unsloth's continued-pretraining recipe) and both are merged and verified by `merge_and_save`.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import torch
+from transformers import Trainer, TrainerCallback
+
+from .fileio import InputError, atomic_path
+
+LINEAR_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+EMBEDDING_MODULES = ["embed_tokens", "lm_head"]
+
+
+def choose_backend(requested: str) -> str:
+    """`auto` picks unsloth when CUDA is present and unsloth imports, hf otherwise."""
+    if requested not in ("auto", "unsloth", "hf"):
+        raise InputError(f"backend: expected auto, unsloth or hf; got {requested!r}")
+    if requested != "auto":
+        return requested
+    if not torch.cuda.is_available() or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return "hf"
+    try:
+        import unsloth  # noqa: F401
+    except Exception:  # noqa: BLE001 - any import failure means "not usable here"
+        return "hf"
+    return "unsloth"
+
+
+def train_dtype() -> torch.dtype:
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_lora_model(model_dir: Path, lora: dict, backend: str, max_seq_length: int, train_embeddings: bool):
+    """Load `model_dir` and wrap it in a fresh LoRA adapter; returns (peft_model, tokenizer)."""
+    modules_to_save = EMBEDDING_MODULES if train_embeddings else None
+    if backend == "unsloth":
+        from unsloth import FastLanguageModel
+
+        model, tokenizer = FastLanguageModel.from_pretrained(
+            model_name=str(model_dir), max_seq_length=max_seq_length, dtype=None, load_in_4bit=False)
+        model = FastLanguageModel.get_peft_model(
+            model, r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+            target_modules=LINEAR_TARGETS + (EMBEDDING_MODULES if train_embeddings else []),
+            use_rslora=lora["rslora"], use_gradient_checkpointing="unsloth", random_state=lora.get("seed", 0))
+        return model, tokenizer
+
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=train_dtype(), use_safetensors=True)
+    config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                        target_modules=LINEAR_TARGETS, use_rslora=lora["rslora"],
+                        modules_to_save=modules_to_save, task_type="CAUSAL_LM")
+    model = get_peft_model(model, config)
+    if lora.get("gradient_checkpointing"):
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+    return model, tokenizer
+
+
+def trainable_parameters(model) -> dict:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    embedding = sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and _is_embedding(n))
+    return {"trainable_parameters": trainable, "embedding_parameters": embedding, "total_parameters": total}
+
+
+def _is_embedding(name: str) -> bool:
+    return "modules_to_save" in name or name.endswith(("embed_tokens.weight", "lm_head.weight"))
+
+
+class EmbeddingLRTrainer(Trainer):
+    """A Trainer whose optimizer puts fully trained embeddings/LM head in a group with `embedding_learning_rate`."""
+
+    def __init__(self, *args, embedding_learning_rate: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.embedding_learning_rate = embedding_learning_rate
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is not None:
+            return self.optimizer
+        opt_model = self.model if model is None else model
+        decay = set(self.get_decay_parameter_names(opt_model))
+        groups = {}
+        for name, p in opt_model.named_parameters():
+            if not p.requires_grad:
+                continue
+            emb = _is_embedding(name) and self.embedding_learning_rate is not None
+            wd = self.args.weight_decay if name in decay else 0.0
+            key = (emb, wd)
+            if key not in groups:
+                groups[key] = {"params": [], "weight_decay": wd}
+                if emb:
+                    groups[key]["lr"] = self.embedding_learning_rate
+                    groups[key]["name"] = "embeddings"
+            groups[key]["params"].append(p)
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(list(groups.values()), **optimizer_kwargs)
+        return self.optimizer
+
+
+class CurveWriter(TrainerCallback):
+    """Writes the training and evaluation log as CSV files that `dvc plots` reads (one row per log event)."""
+
+    def __init__(self, train_csv: Path, eval_csv: Path):
+        self.train_csv, self.eval_csv = Path(train_csv), Path(eval_csv)
+        self.train_rows, self.eval_rows = [], []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "loss" in logs:
+            self.train_rows.append({"step": state.global_step, "loss": round(float(logs["loss"]), 5),
+                                    "learning_rate": logs.get("learning_rate", "")})
+        if "eval_loss" in logs:
+            loss = float(logs["eval_loss"])
+            self.eval_rows.append({"step": state.global_step, "eval_loss": round(loss, 5),
+                                   "eval_perplexity": round(float(torch.exp(torch.tensor(loss))), 4)})
+
+    def write(self) -> None:
+        for path, rows, fields in ((self.train_csv, self.train_rows, ["step", "loss", "learning_rate"]),
+                                   (self.eval_csv, self.eval_rows, ["step", "eval_loss", "eval_perplexity"])):
+            with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=fields)
+                w.writeheader()
+                w.writerows(rows)
+
+
+@torch.no_grad()
+def _probe_logits(model, input_ids: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return model(input_ids=input_ids.to(model.device)).logits.float().cpu()
+
+
+def merge_and_save(peft_model, tokenizer, out_dir: Path, probe_ids: torch.Tensor, atol: float = 1e-3) -> dict:
+    """Merge the adapter into the weights, save safetensors, reload from disk and check logits are unchanged.
+
+    With a tied-embedding base and a trained LM head, the merged model is saved untied: otherwise loading it would
+    re-tie `lm_head` to `embed_tokens` and silently throw the trained head away.
+    """
+    from transformers import AutoModelForCausalLM
+
+    before = _probe_logits(peft_model, probe_ids)
+    was_tied = bool(getattr(peft_model.config, "tie_word_embeddings", False))
+    merged = peft_model.merge_and_unload()
+    config = merged.config
+    head, emb = merged.get_output_embeddings(), merged.get_input_embeddings()
+    if was_tied and head is not None and not torch.equal(head.weight, emb.weight):
+        # peft >= 0.18 unties the config itself; make sure, and give the head its own tensor
+        head.weight = torch.nn.Parameter(head.weight.detach().clone())
+        config.tie_word_embeddings = False
+        if hasattr(config, "get_text_config"):
+            config.get_text_config().tie_word_embeddings = False
+    untied = was_tied and not config.tie_word_embeddings
+    merged = merged.to(torch.float32)
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch.float32, use_safetensors=True)
+        after = _probe_logits(reloaded, probe_ids)
+        diff = (after - before).abs().max().item()
+        scale = before.abs().max().item()
+        if diff > atol * max(1.0, scale):
+            raise RuntimeError(f"merge check failed: reloaded merged model's logits differ from the adapter model's "
+                               f"by {diff:.4g} (max |logit| {scale:.3g}); not writing {out_dir}")
+    return {"merge_max_logit_diff": diff, "untied_lm_head": untied}

