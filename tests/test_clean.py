@@ -305,6 +305,7 @@ def test_accepts_a_generator_and_empty_input():
         ({"language": "klingonisch"}, "clean.language: 'klingonisch' is not a language"),
         ({"shingle_words": 0}, "clean.shingle_words"),
         ({"workers": 0}, "clean.workers"),
+        ({"seed": -1}, "clean.seed: expected an integer in [0, 4294967295], got -1"),
         ({"min_alpha_ratio": None}, "clean.min_alpha_ratio"),
         ({"min_chars": 500, "max_chars": 100}, "clean.min_chars: 500 is larger than clean.max_chars"),
         ({"threshold": 0.99}, "clean.threshold: 0.99 does not work with clean.num_perm 128"),

@@ -102,7 +102,8 @@ def hf_dir(tmp_path_factory, tokenizer):
     model = transformers.LlamaForCausalLM(_config(tie_word_embeddings=False))
     prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Hallo"}], tokenize=True,
                                            add_generation_prompt=True, return_dict=False)
-    chain = [prompt[-1], *tokenizer(ANSWER, add_special_tokens=False).input_ids, tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    chain = [prompt[-1], *tokenizer(ANSWER, add_special_tokens=False).input_ids,
+             tokenizer.convert_tokens_to_ids("<|im_end|>")]
     assert len(set(chain)) == len(chain)
     with torch.no_grad():
         emb, head = model.model.embed_tokens.weight, model.lm_head.weight
@@ -279,7 +280,8 @@ def parse_modelfile(text: str) -> list[tuple[str, str]]:
     return cmds
 
 
-TRICKY = 'Du bist der "Support-Bot" von \\"ACME\\".\nPfade wie C:\\temp\\neu bleiben.\n\n  Eingerückt; Zitat: ""ok""\ttab'
+TRICKY = ('Du bist der "Support-Bot" von \\"ACME\\".\nPfade wie C:\\temp\\neu bleiben.\n\n'
+          '  Eingerückt; Zitat: ""ok""\ttab. Ende: "x"')
 
 
 def test_modelfile_contents(tokenizer):

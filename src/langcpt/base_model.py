@@ -60,11 +60,49 @@ def _gguf_special_tokens(gguf_path: Path) -> dict[str, int]:
     return out
 
 
+def _gguf_string(fields, key: str) -> str | None:
+    f = fields.get(key)
+    return None if f is None else str(f.contents())
+
+
+def _byte_level_bpe(tokenizer, pre: str | None):
+    """Rebuild a GGUF `gpt2` (byte-level BPE) tokenizer with byte-level pre-tokenizer and decoder.
+
+    transformers imports such a tokenizer SentencePiece-style (byte fallback, no digit splitting), which encodes
+    differently from the original model and makes llama.cpp's converter write a vocabulary it cannot load.
+    """
+    import json
+    import tempfile
+
+    from transformers import PreTrainedTokenizerFast
+
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    pretok = [{"type": "Digits", "individual_digits": True}] if pre == "smollm" else []
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer.save_pretrained(tmp)
+        path = Path(tmp) / "tokenizer.json"
+        j = json.loads(path.read_text(encoding="utf-8"))
+        j["normalizer"] = None
+        j["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": pretok + [byte_level]}
+        j["post_processor"] = {**byte_level, "add_prefix_space": True, "trim_offsets": False}
+        j["decoder"] = {**byte_level, "add_prefix_space": True}
+        j["model"].update(unk_token=None, fuse_unk=False, byte_fallback=False)
+        path.write_text(json.dumps(j, ensure_ascii=False), encoding="utf-8")
+        special = [t for t in tokenizer.all_special_tokens]
+        fixed = PreTrainedTokenizerFast(tokenizer_file=str(path), additional_special_tokens=special)
+    fixed.chat_template = tokenizer.chat_template
+    return fixed
+
+
 def load_gguf_tokenizer(gguf_path: Path):
-    """The tokenizer of a GGUF file, with bos/eos/pad/unk set as its metadata states them."""
+    """The tokenizer of a GGUF file as the original model had it, bos/eos/pad/unk as its metadata states them."""
+    from gguf import GGUFReader
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    fields = GGUFReader(str(gguf_path)).fields
+    if _gguf_string(fields, "tokenizer.ggml.model") == "gpt2":
+        tokenizer = _byte_level_bpe(tokenizer, _gguf_string(fields, "tokenizer.ggml.pre"))
     special = _gguf_special_tokens(gguf_path)
     for key, attr in (("bos", "bos_token"), ("eos", "eos_token"), ("padding", "pad_token"), ("unknown", "unk_token")):
         if key in special:

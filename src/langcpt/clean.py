@@ -50,10 +50,11 @@ out-of-range values raise InputError naming the key as `clean.<key>`):
     shingle_words             int >= 1 or null    null    word n-gram size; overrides shingle_chars when set
     num_perm                  int >= 16           128     MinHash permutations
     threshold                 number in (0, 1]    0.6     Jaccard similarity at or above which a doc is a near-copy
-    seed                      int >= 0            1       MinHash permutation seed
+    seed                      int in [0, 2**32)   1       MinHash permutation seed
     workers                   int >= 1            2       worker processes (1 = no pool)
     parallel_min_docs         int >= 1            5000    use the pool from this many input documents on
-    max_examples              int >= 0            20      near-duplicate pairs kept for the data card
+    max_examples              int >= 0            20      near-duplicate pairs returned for the data card
+                                                          ({"kept", "removed", "jaccard"}, texts cut to 2000 chars)
 
 The defaults shingle_chars 5 / threshold 0.6 come from benchmarks/dedup_accuracy.py (2000 distinct German
 fortunes + 300 copies with 10% of the words edited + 100 case/whitespace copies): character 5-grams find 90% of
@@ -110,7 +111,7 @@ _SCHEMA: dict[str, tuple[str, Any, bool, float | None, bool, float | None]] = {
     "shingle_words": (_INT, None, True, 1, True, None),
     "num_perm": (_INT, 128, False, 16, True, None),
     "threshold": (_NUM, 0.6, False, 0, False, 1),
-    "seed": (_INT, 1, False, 0, True, None),
+    "seed": (_INT, 1, False, 0, True, 2**32 - 1),
     "workers": (_INT, 2, False, 1, True, None),
     "parallel_min_docs": (_INT, 5000, False, 1, True, None),
     "max_examples": (_INT, 20, False, 0, True, None),
@@ -139,7 +140,7 @@ def _describe(kind: str, nullable: bool, lo, lo_incl: bool, hi) -> str:
     elif kind == _STR:
         s = "a string"
     elif kind == _INT:
-        s = f"an integer >= {lo}" if lo is not None else "an integer"
+        s = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
     else:
         s = f"a number in {'[' if lo_incl else '('}{lo}, {hi}]"
     return s + (" or null" if nullable else "")
@@ -168,7 +169,7 @@ def validate_cfg(cfg: dict | None) -> dict:
             if not isinstance(value, str) or not value:
                 raise bad
         elif kind == _INT:
-            if isinstance(value, bool) or not isinstance(value, int) or (lo is not None and value < lo):
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
                 raise bad
         else:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -200,7 +201,7 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, normalization="NFC")
 _VTAB_FF = str.maketrans({"\v": "\n", "\f": "\n"})
 # C0/C1 controls except \t and \n, plus BOM, zero-width space and soft hyphen.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u200b\u00ad]")
-_HSPACE_RUN_RE = re.compile(r"[^\S\n]*\t[^\S\n]*|[^\S\n]{2,}")
+_HSPACE_RUN_RE = re.compile(r"[^\S\n]{2,}")
 _LINE_EDGE_RE = re.compile(r"[^\S\n]+$|^[^\S\n]+", re.MULTILINE)
 _MANY_NEWLINES_RE = re.compile(r"\n{3,}")
 _WS_RUN_RE = re.compile(r"\s+")
@@ -215,8 +216,9 @@ def fix_unicode(text: str) -> str:
 
 def fix_whitespace(text: str) -> str:
     """Rule 2: strip lines, collapse horizontal whitespace runs, at most one blank line in a row."""
+    # Collapse first: afterwards no run is longer than one character, so the line-edge pattern stays linear.
+    text = _HSPACE_RUN_RE.sub(" ", text.replace("\t", " "))
     text = _LINE_EDGE_RE.sub("", text)
-    text = _HSPACE_RUN_RE.sub(" ", text)
     text = _MANY_NEWLINES_RE.sub("\n\n", text)
     return text.strip()
 

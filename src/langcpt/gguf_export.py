@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import json
+import logging
 import os
 import re
 import struct
@@ -65,9 +66,11 @@ def ensure_converter(cache_dir: Path | None = None) -> Path:
                                f"convert_hf_to_gguf.py): {_tail(proc.stderr or proc.stdout)}\n"
                                f"Put llama_cpp_python-{version}.tar.gz into {cache_dir} to work offline.")
     with atomic_path(root, is_dir=True) as tmp, tarfile.open(sdist) as tf:
+        tmp.chmod(0o755)  # mkdtemp makes it private
         for m in tf.getmembers():
             _, sep, rel = m.name.partition("/vendor/llama.cpp/")
-            if sep and m.isfile() and (rel == "convert_hf_to_gguf.py" or rel.startswith(("conversion/", "gguf-py/gguf/"))):
+            wanted = rel == "convert_hf_to_gguf.py" or rel.startswith(("conversion/", "gguf-py/gguf/"))
+            if sep and m.isfile() and wanted:
                 m.name = rel
                 tf.extract(m, tmp, filter="data")
         if not (tmp / "convert_hf_to_gguf.py").is_file() or not (tmp / "gguf-py" / "gguf").is_dir():
@@ -86,7 +89,8 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
 
     hf_dir, out_path = Path(hf_dir), Path(out_path)
     if outtype not in CONVERTER_OUTTYPES:
-        raise InputError(f"outtype {outtype!r} not supported by the converter; use one of {', '.join(CONVERTER_OUTTYPES)}")
+        raise InputError(f"outtype {outtype!r} not supported by the converter; "
+                         f"use one of {', '.join(CONVERTER_OUTTYPES)}")
     if not (hf_dir / "config.json").is_file():
         raise InputError(f"{hf_dir}: not a saved Hugging Face model (no config.json)")
     script = ensure_converter(cache_dir)
@@ -116,12 +120,14 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
         cmd = [sys.executable, str(script), str(stage), "--outfile", str(tmp), "--outtype", outtype]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0 or not tmp.is_file():
-            raise RuntimeError(f"convert_hf_to_gguf.py failed on {hf_dir} (exit {proc.returncode}):\n{_tail(proc.stderr)}")
+            raise RuntimeError(f"convert_hf_to_gguf.py failed on {hf_dir} (exit {proc.returncode}):\n"
+                               f"{_tail(proc.stderr)}")
         meta = gguf_metadata(tmp)
         if template is not None and meta.get("tokenizer.chat_template") != template:
             raise RuntimeError(f"{out_path}: the chat template did not make it into the GGUF metadata")
         if meta.get("tokenizer.ggml.eos_token_id") != eos_id:
-            raise RuntimeError(f"{out_path}: GGUF EOS id {meta.get('tokenizer.ggml.eos_token_id')} != {eos_id} ({eos_token})")
+            raise RuntimeError(f"{out_path}: GGUF EOS id {meta.get('tokenizer.ggml.eos_token_id')} "
+                               f"!= {eos_id} ({eos_token})")
         _check_vocab(tmp, tok, meta)
     return out_path
 
@@ -134,7 +140,8 @@ def _check_vocab(gguf_path: Path, tok, meta: dict) -> None:
     Runs in a fresh process: a vocabulary llama.cpp cannot handle aborts the process."""
     probe = _PROBE
     if isinstance(tok.chat_template, str):
-        probe = tok.apply_chat_template([{"role": "user", "content": _PROBE}], tokenize=False, add_generation_prompt=True)
+        probe = tok.apply_chat_template([{"role": "user", "content": _PROBE}], tokenize=False,
+                                        add_generation_prompt=True)
     want = tok(probe, add_special_tokens=False).input_ids
     code = ("import json, sys, llama_cpp\n"
             "m = llama_cpp.Llama(model_path=sys.argv[1], vocab_only=True, verbose=False)\n"
@@ -197,6 +204,8 @@ def quantize(src_gguf: str | os.PathLike, dst_gguf: str | os.PathLike, qtype: st
             rc = llama_cpp.llama_model_quantize(str(src_gguf).encode(), str(tmp).encode(), ctypes.byref(params))
         if rc != 0 or not tmp.is_file():
             raise RuntimeError(f"llama_model_quantize({src_gguf} -> {qtype}) failed ({rc}):\n{_tail(log['text'])}")
+    if n := log["text"].count("falling back"):  # e.g. rows of 576 are not a multiple of 256 for k-quants
+        logging.getLogger(__name__).info("%s: %d tensor(s) used a fallback type (row size)", dst_gguf.name, n)
     return dst_gguf
 
 

@@ -323,7 +323,22 @@ def _render_roff(raw: bytes, path: str) -> list[tuple[None, str]]:
         title = lines[nonblank[-1]].split()[-1]
         if lines[nonblank[0]].endswith(title):
             lines[nonblank[0]] = lines[nonblank[-1]] = ""
-    return [(None, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n"))]
+    return [(None, re.sub(r"\n{3,}", "\n\n", "\n".join(_drop_sections(lines))).strip("\n"))]
+
+
+# translator credits and colophons: the same boilerplate at the end of hundreds of pages
+ROFF_BOILERPLATE_SECTIONS = {"ÜBERSETZUNG", "COLOPHON", "KOLOPHON"}
+
+
+def _drop_sections(lines: list[str]) -> list[str]:
+    """Remove rendered man-page sections whose (unindented) heading is in ROFF_BOILERPLATE_SECTIONS."""
+    out, skipping = [], False
+    for line in lines:
+        if line and not line[0].isspace():  # a section heading starts at column 0
+            skipping = line.strip() in ROFF_BOILERPLATE_SECTIONS
+        if not skipping:
+            out.append(line)
+    return out
 
 
 def html_to_text(markup: str) -> str:

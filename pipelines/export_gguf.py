@@ -3,7 +3,7 @@
 The gate: a real chat completion from the `gate_quantization` file through llama.cpp must produce text and stop
 at the end-of-turn token; otherwise the stage fails and models/gguf is left as it was.
 
-    python pipelines/gguf.py      # models/sft -> models/gguf/{model-f16,model-q8_0,model-q4_k_m}.gguf + Modelfile
+    python pipelines/export_gguf.py     # models/sft -> models/gguf/{model-f16,model-q8_0,model-q4_k_m}.gguf + Modelfile
 """
 import shutil
 from pathlib import Path
