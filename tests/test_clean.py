@@ -1,18 +1,11 @@
 """Tests for langcpt.clean: every rule on real German / English text, metrics, config checks, determinism."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
-try:
-    from langcpt import clean
-    from langcpt.fileio import InputError
-except ImportError:  # a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from langcpt import clean
-    from langcpt.fileio import InputError
+from langcpt import clean
+from langcpt.fileio import InputError
 
 from langcpt.clean import REMOVAL_KEYS, clean_corpus
 

@@ -1,15 +1,12 @@
 """langcpt.conversations: loading, validation errors naming file:line, ShareGPT rows, train/holdout split."""
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # so the tests also run from a checkout without `pip install -e .`
-
-from langcpt.conversations import load_conversations, split_conversations  # noqa: E402
+from langcpt.conversations import load_conversations, split_conversations
 from langcpt.fileio import InputError  # noqa: E402
 
 DATASET = ROOT / "data" / "sft" / "support_de.jsonl"

