@@ -52,10 +52,10 @@ def main():
     write_json("reports/evaluate/metrics.json", metrics)
     with atomic_path("reports/evaluate/perplexity.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["model", "dataset", "perplexity"])
+        w.writerow(["label", "model", "dataset", "perplexity"])
         for name, r in results.items():
-            w.writerow([name, "target", r["target_perplexity"]])
-            w.writerow([name, "general_english", r["general_perplexity"]])
+            w.writerow([f"{name} / target", name, "target", r["target_perplexity"]])
+            w.writerow([f"{name} / general English", name, "general_english", r["general_perplexity"]])
     write_json("reports/evaluate/samples.json", samples)
     print(f"target perplexity {b['target_perplexity']} -> {p['target_perplexity']} (CPT) -> {s['target_perplexity']} "
           f"(SFT); general English {b['general_perplexity']} -> {p['general_perplexity']}")

@@ -6,11 +6,10 @@ normalised to `messages`. Any problem raises InputError naming the file and line
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 
-from langcpt.fileio import InputError
+from langcpt.fileio import InputError, iter_jsonl
 
 ROLES = ("system", "user", "assistant")
 SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
@@ -18,29 +17,7 @@ SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "a
 
 def load_conversations(path: str | os.PathLike) -> list[dict]:
     """Read and validate every conversation in a JSONL file; rows keep their other keys (id, category, ...)."""
-    convs = []
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read conversations ({e.strerror})") from None
-    with f:
-        for lineno, raw in enumerate(f, 1):
-            where = f"{path}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError(f"{where}: not valid UTF-8") from None
-            if lineno == 1:
-                line = line.lstrip("\ufeff")
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{where}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            convs.append(_validate(row, where))
+    convs = [_validate(row, f"{path}:{lineno}") for lineno, row in iter_jsonl(path)]
     if not convs:
         raise InputError(f"{path}: no conversations found (empty file or only blank lines)")
     return convs

@@ -9,7 +9,6 @@ Source specs come from params.yaml; `validate_sources` checks them and raises In
 from __future__ import annotations
 
 import gzip
-import json
 import multiprocessing
 import os
 import re
@@ -19,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .fileio import InputError
+from .fileio import InputError, parse_jsonl_line
 
 FORMATS = {"debian": {"fortune", "roff", "html", "text"},
            "local": {"auto", "text", "markdown", "html", "jsonl", "fortune", "roff"}}
@@ -294,11 +293,8 @@ def _jsonl_entries(text: str, path: str, field: str) -> list[tuple[int, str]]:
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get(field), str):
+        row = parse_jsonl_line(line, f"{path}:{lineno}")
+        if not isinstance(row.get(field), str):
             raise InputError(f"{path}:{lineno}: expected a JSON object with a string field {field!r}")
         entries.append((lineno, row[field]))
     return entries
