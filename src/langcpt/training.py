@@ -126,6 +126,8 @@ class CurveWriter(TrainerCallback):
                                     "learning_rate": logs.get("learning_rate", "")})
         if "eval_loss" in logs:
             loss = float(logs["eval_loss"])
+            if self.eval_rows and self.eval_rows[-1]["step"] == state.global_step:
+                self.eval_rows.pop()  # the final evaluate() repeats the last periodic one
             self.eval_rows.append({"step": state.global_step, "eval_loss": round(loss, 5),
                                    "eval_perplexity": round(float(torch.exp(torch.tensor(loss))), 4)})
 
