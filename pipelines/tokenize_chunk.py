@@ -7,12 +7,11 @@ forgetting check), each an [n_blocks, block_size] array with the separator token
 """
 from pathlib import Path
 
-from transformers import AutoTokenizer
-
-from langcpt.fileio import InputError, read_jsonl, write_json
+from langcpt.fileio import InputError, read_jsonl, write_json  # langcpt first: it sets the offline defaults
 from langcpt.packing import save_blocks, split_documents, tokenize_and_pack
 from langcpt.params import load_params, section
 from langcpt.stage import Timer, run_stage
+from transformers import AutoTokenizer  # noqa: E402,I001
 
 
 def main():

@@ -70,3 +70,20 @@ def test_sft_adapter_on_top_of_a_cpt_checkpoint(tiny_model_dir, tmp_path):
     _train(sft_model, tmp_path / "sft", steps=1)
     merge_and_save(sft_model, tok, tmp_path / "sft-merged", probe)
     assert (tmp_path / "sft-merged" / "model.safetensors").exists()
+
+
+def test_only_an_interrupted_run_with_the_same_inputs_resumes(tmp_path):
+    from langcpt.trainer_setup import checkpoint_to_resume, file_stamp
+
+    data = tmp_path / "train.npy"
+    data.write_bytes(b"1234")
+    ckpt = tmp_path / "ckpt"
+    fp = {"cfg": {"lr": 1}, "inputs": [file_stamp(data)]}
+    assert checkpoint_to_resume(ckpt, fp) is None  # fresh
+    (ckpt / "checkpoint-2").mkdir()
+    (ckpt / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    (ckpt / "checkpoint-4").mkdir()  # written half-way when the run was killed: no trainer_state.json
+    assert checkpoint_to_resume(ckpt, fp) == str(ckpt / "checkpoint-2")
+    data.write_bytes(b"12345")  # the input changed: start over, old checkpoints gone
+    assert checkpoint_to_resume(ckpt, {"cfg": {"lr": 1}, "inputs": [file_stamp(data)]}) is None
+    assert not list(ckpt.glob("checkpoint-*"))

@@ -8,7 +8,7 @@ import torch
 from transformers import default_data_collator
 
 from .packing import load_blocks
-from .trainer_setup import train_and_merge
+from .trainer_setup import file_stamp, train_and_merge
 from .training import load_lora_model
 
 
@@ -34,7 +34,7 @@ def continued_pretraining(cfg: dict, backend: str, base_dir: Path, train_blocks:
     model, tokenizer = load_lora_model(base_dir, cfg["lora"], backend, block_size, cfg["train_embeddings"])
     train_ds = BlockDataset(train)
     eval_ds = BlockDataset(val, limit=cfg["eval_blocks"]) if len(val) else None
-    fingerprint = {"cfg": cfg, "backend": backend, "train_blocks": train.shape, "base": str(base_dir)}
+    fingerprint = {"cfg": cfg, "backend": backend, "inputs": [file_stamp(p) for p in (base_dir, train_blocks, val_blocks)]}
     metrics = train_and_merge(model, tokenizer, cfg, train_ds, eval_ds, default_data_collator, checkpoint_dir,
                               out_dir, curves_dir, fingerprint,
                               embedding_learning_rate=cfg["embedding_learning_rate"] if cfg["train_embeddings"] else None)

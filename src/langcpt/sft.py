@@ -12,7 +12,7 @@ import torch
 
 from .conversations import load_conversations, split_conversations
 from .fileio import InputError
-from .trainer_setup import train_and_merge
+from .trainer_setup import file_stamp, train_and_merge
 from .training import load_lora_model
 
 IGNORE = -100
@@ -86,7 +86,7 @@ def supervised_finetuning(cfg: dict, backend: str, model_dir: Path, data_path: P
     if not train_rows:
         raise InputError(f"{data_path}: no conversation has an assistant turn within sft.max_length={cfg['max_length']}")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    fingerprint = {"cfg": cfg, "backend": backend, "model": str(model_dir), "n": len(train_rows)}
+    fingerprint = {"cfg": cfg, "backend": backend, "inputs": [file_stamp(p) for p in (model_dir, data_path)]}
     metrics = train_and_merge(model, tokenizer, cfg, train_rows, holdout_rows or None, PadCollator(pad_id),
                               checkpoint_dir, out_dir, curves_dir, fingerprint)
     if "eval_loss" in metrics:

@@ -1,4 +1,4 @@
-"""Run a pipeline stage: offline by default, clean error for bad input, wall time in the metrics."""
+"""Run a pipeline stage: clean error for bad input, wall time in the metrics (offline defaults: langcpt/__init__)."""
 from __future__ import annotations
 
 import os
@@ -11,12 +11,7 @@ from .fileio import InputError
 
 def run_stage(main) -> None:
     """Call `main()`; an InputError becomes `error: <message>` on stderr and exit status 1, without a traceback."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
     try:
         main()
     except InputError as e:

@@ -43,8 +43,18 @@ def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingAr
     )
 
 
+def file_stamp(path: Path) -> list:
+    """Size and mtime of a file, or of every file in a folder: cheap identity of a stage input."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+
+
 def checkpoint_to_resume(checkpoint_dir: Path, fingerprint: dict) -> str | None:
-    """The newest checkpoint of an interrupted run with the same inputs and params, else None (and a clean dir)."""
+    """The newest checkpoint of an interrupted run with the same inputs and params, else None (and a clean dir).
+
+    A run that finishes deletes its checkpoints, so only an interrupted run is ever resumed.
+    """
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
     stamp = checkpoint_dir / "fingerprint.txt"
     if stamp.exists() and stamp.read_text().strip() == digest:
@@ -87,4 +97,5 @@ def train_and_merge(model, tokenizer, cfg: dict, train_ds, eval_ds, collator, ch
                       else trainer.get_train_dataloader()))["input_ids"][:1, :64]
     atol = 1e-3 if train_dtype() == torch.float32 else 5e-2
     metrics.update(merge_and_save(model, tokenizer, out_dir, probe, atol=atol))
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)  # checkpoints exist only for runs that did not finish
     return metrics
