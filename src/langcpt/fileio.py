@@ -27,6 +27,10 @@ def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path
     target = tmp if is_dir else tmp / final.name
     try:
         yield target
+        if is_dir:  # mkdtemp makes 0700; give the output the usual permissions
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(target, 0o777 & ~umask)
         if final.is_dir() and not final.is_symlink():
             shutil.rmtree(final)
         elif final.exists() or final.is_symlink():
