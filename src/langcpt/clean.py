@@ -79,8 +79,10 @@ from typing import Any, Iterable
 import ftfy
 import numpy as np
 import xxhash
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
+from langcpt.dedup import near_duplicates, normalize_for_dedup, signatures
+from langcpt.dedup import minhash_template, shingles, signature  # noqa: F401  (re-exported for callers of clean.*)
 from langcpt.fileio import InputError
 
 # Removal keys, in rule order; metrics["removed"] always holds all of them.
@@ -121,7 +123,6 @@ DEFAULTS: dict[str, Any] = {k: v[1] for k, v in _SCHEMA.items()}
 
 _MIN_LINES_FOR_REPEAT = 5  # the repeated-line heuristic needs this many non-empty lines
 _EXAMPLE_CHARS = 2000  # near-duplicate examples are cut to this many characters
-_BATCH = 16_384  # shingle hashes per MinHash.update_batch call (bounds memory on long documents)
 
 
 @dataclass
@@ -204,7 +205,6 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u200b\u00ad]")
 _HSPACE_RUN_RE = re.compile(r"[^\S\n]{2,}")
 _LINE_EDGE_RE = re.compile(r"[^\S\n]+$|^[^\S\n]+", re.MULTILINE)
 _MANY_NEWLINES_RE = re.compile(r"\n{3,}")
-_WS_RUN_RE = re.compile(r"\s+")
 
 
 def fix_unicode(text: str) -> str:
@@ -255,54 +255,6 @@ def detect_language(text: str, prefix_chars: int = 2000) -> tuple[str, float]:
     return lang, float(prob)
 
 
-def normalize_for_dedup(text: str) -> str:
-    """Casefold and collapse every whitespace run (newlines too) into one space."""
-    return _WS_RUN_RE.sub(" ", text.casefold()).strip()
-
-
-# --------------------------------------------------------------------------------------------------- MinHash
-
-
-def shingles(norm: str, shingle_chars: int = 5, shingle_words: int | None = None) -> set[str]:
-    """Character n-grams (or word n-grams when shingle_words is set) of a normalised text.
-
-    A text shorter than one shingle is a single shingle, so it still has a signature.
-    """
-    if shingle_words:
-        words = norm.split(" ")
-        n = shingle_words
-        if len(words) <= n:
-            return {norm}
-        return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
-    n = shingle_chars
-    if len(norm) <= n:
-        return {norm}
-    return {norm[i : i + n] for i in range(len(norm) - n + 1)}
-
-
-def _identity(x):
-    return x
-
-
-def minhash_template(num_perm: int, seed: int) -> MinHash:
-    """An empty MinHash whose update_batch takes 32-bit integer shingle hashes (see signature())."""
-    return MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity, scheme="affine32")
-
-
-def signature(norm: str, template: MinHash, shingle_chars: int = 5, shingle_words: int | None = None) -> np.ndarray:
-    """MinHash signature (num_perm uint32 values) of one normalised text.
-
-    The shingles are hashed with xxh32 in one pass; datasketch then permutes and min-reduces them in bulk
-    (update_batch, in slices of _BATCH hashes to bound memory on long documents).
-    """
-    sh = shingles(norm, shingle_chars, shingle_words)
-    hashes = list(map(xxhash.xxh32_intdigest, map(str.encode, sh)))
-    m = template.copy()
-    for i in range(0, len(hashes), _BATCH):
-        m.update_batch(hashes[i : i + _BATCH])
-    return m.hashvalues
-
-
 # ------------------------------------------------------------------------------------------ document worker
 
 # A processed chunk: one (reason, cleaned text, exact hash) row per input text -- reason is "" for a document
@@ -314,8 +266,7 @@ _Row = tuple[str, "str | None", "int | None"]
 def _process_texts(texts: list[str], p: dict) -> tuple[list[_Row], np.ndarray | None]:
     """Rules 1-5 on each text, then the dedup keys of the survivors. Runs in the caller or in a pool worker."""
     rows: list[_Row] = []
-    sigs: list[np.ndarray] = []
-    template = minhash_template(p["num_perm"], p["seed"]) if p["near_dedup"] else None
+    norms: list[str] = []  # normalised texts of the passing documents, for their MinHash signatures
     for text in texts:
         reason = ""
         text = fix_whitespace(fix_unicode(text))
@@ -336,12 +287,12 @@ def _process_texts(texts: list[str], p: dict) -> tuple[list[_Row], np.ndarray | 
             continue
         norm = normalize_for_dedup(text)
         h = xxhash.xxh3_128_intdigest(norm.encode("utf-8")) if p["exact_dedup"] else None
-        if template is not None:
-            sigs.append(signature(norm, template, p["shingle_chars"], p["shingle_words"]))
+        if p["near_dedup"]:
+            norms.append(norm)
         rows.append(("", text, h))
-    if template is None:
+    if not p["near_dedup"]:
         return rows, None
-    return rows, np.array(sigs, dtype=np.uint32).reshape(len(sigs), p["num_perm"])
+    return rows, signatures(norms, p)
 
 
 def _process_chunk(args: tuple[list[str], dict]) -> tuple[list[_Row], np.ndarray | None]:
@@ -372,29 +323,6 @@ def _process_all(texts: list[str], p: dict) -> tuple[list[_Row], np.ndarray | No
     if not p["near_dedup"]:
         return rows, None
     return rows, np.concatenate([s for _, s in parts], axis=0)
-
-
-def _near_duplicates(sigs: np.ndarray, p: dict) -> list[tuple[int, float] | None]:
-    """For each signature: None if kept, else (index of the kept partner, estimated Jaccard)."""
-    lsh = MinHashLSH(threshold=p["threshold"], num_perm=p["num_perm"])
-    kept: dict[int, LeanMinHash] = {}
-    result: list[tuple[int, float] | None] = []
-    # The default dict storage applies session inserts at once, so each query sees every earlier insert.
-    with lsh.insertion_session() as session:
-        for i, sig in enumerate(sigs):
-            mh = LeanMinHash(seed=p["seed"], hashvalues=sig, scheme="affine32")
-            best_key, best_j = -1, -1.0
-            for key in lsh.query(mh):
-                j = mh.jaccard(kept[key])
-                if j > best_j or (j == best_j and key < best_key):
-                    best_key, best_j = key, j
-            if best_j >= p["threshold"]:
-                result.append((best_key, best_j))
-            else:
-                kept[i] = mh
-                session.insert(i, mh, check_duplication=False)
-                result.append(None)
-    return result
 
 
 # ---------------------------------------------------------------------------------------------------- corpus
@@ -436,7 +364,7 @@ def clean_corpus(docs: Iterable[dict], cfg: dict | None = None) -> CleanResult:
 
     examples: list[dict] = []
     if sigs is not None and survivors:
-        verdicts = _near_duplicates(sigs[sig_rows], p)
+        verdicts = near_duplicates(sigs[sig_rows], p)
         keep = []
         for k, v in enumerate(verdicts):
             if v is None:
