@@ -1,34 +1,44 @@
-"""How well does langcpt.clean's near-duplicate removal work on real German text, per shingling and threshold?
+"""Near-duplicate accuracy of dedup_clean (langcpt.clean.clean_corpus) on a real German corpus with injected copies.
 
-Takes ~2000 real German fortune entries (Debian package fortunes-de, fetched with `apt-get download` +
-`dpkg -x` into --cache-dir when absent), drops entries that already resemble one another (exact character
-5-gram Jaccard >= 0.3, so the ground truth is clean), then injects copies of random entries at random later
-positions:
-  * near copies: --edit-rate of the words edited (substituted by a random corpus word, deleted, or a random
-    word inserted; at least one edit),
-  * exact copies: the same text, some with changed letter case / extra spaces and line breaks.
-It then runs `clean_corpus` with only the dedup rules active, for every shingling x threshold, and prints
-precision / recall / F1 of "removed" against "is an injected copy", recall on near copies alone (overall and
-for originals under / over 30 words), and throughput of the whole clean_corpus call.
+Corpus: the cleaned German target corpus (--corpus, default data/clean/target.jsonl: fortunes, LibreOffice help,
+man pages; or, when that file is absent, the fortunes-de entries, fetched with `apt-get download`). Its documents
+and ~30-word paragraphs cut from them form the originals, sampled per length bucket (--per-bucket each):
 
-Precision on that corpus is optimistic by construction (the originals are mutually dissimilar), so --natural
-also runs each setting on all fortune entries as they are and counts what near-dedup removes there; pairs that
-share a first line ending in ':' ("Wie man sein Kind nicht nennen sollte:\n<pun>") are template jokes with
-different punchlines -- distinct texts, i.e. the collateral damage of that setting.
+    30w     25-35 words (short paragraphs: where word n-grams fail)
+    36-100w, 101-400w, >400w
 
-    python benchmarks/dedup_accuracy.py                       # the default grid
-    python benchmarks/dedup_accuracy.py --shinglings c5,w3 --thresholds 0.6,0.7
-    python benchmarks/dedup_accuracy.py --natural                 # also count removals on the real corpus
-    python benchmarks/dedup_accuracy.py --throughput-docs 20000   # also time the full default clean
+Originals that already resemble an earlier one (exact character 5-gram Jaccard >= 0.3) are skipped, so the
+ground truth is clean. Then, for random originals, copies are inserted at random later positions:
+
+    exact       the same text, possibly in other letter case / with extra spaces and line breaks   (positive)
+    edit5 .. edit20   5 / 10 / 15 / 20 % of the words edited: substituted by a corpus word, deleted, a word
+                inserted, or moved a few places (reordered)                                          (positive)
+    boiler_add  the text with 1-2 boilerplate lines added (header or footer: "Quelle: ...", "Alle Rechte
+                vorbehalten.", a copyright / translator / licence notice)                            (positive)
+    boiler_chg  original and copy carry different boilerplate footers                               (positive)
+    edit30      30 % of the words edited: a different text that must be KEPT                        (negative)
+
+clean_corpus runs once with every other rule off (its unicode/whitespace repair always runs); then, for each
+shingling x num_perm x threshold, the dedup rules (exact hash, then langcpt.dedup signatures + near_duplicates,
+exactly as clean_stream applies them; --check runs the whole clean_corpus at the first setting and confirms
+the same documents go) and prints precision / recall / F1 of "removed" against the positives, the share of
+edit30 documents kept, recall per kind and per length bucket, and "R<=15": recall over exact + edit5-15 +
+boilerplate (the issue's targets: R<=15 >= 0.9 and precision >= 0.95 with edit30 as negatives).
+
+    python benchmarks/dedup_accuracy.py --check                  # the default grid (~4 min on 1 free core)
+    python benchmarks/dedup_accuracy.py --shinglings w2 --thresholds 0.4 --num-perms 64,128,256 --seed 1
+    python benchmarks/dedup_accuracy.py --natural    # also count what each setting removes from the unmodified corpus
+
+dedup_throughput.py imports build_corpus / score from here, so both measure on the same injected corpus.
 """
 from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import random
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,19 +47,43 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 try:
-    from langcpt import clean
+    from langcpt import clean, dedup
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
-    from langcpt import clean
+    from langcpt import clean, dedup
+import xxhash  # noqa: E402
+from langcpt.fileio import InputError  # noqa: E402
 
 FORTUNE_GLOB = "usr/share/games/fortunes/de/*.u8"
-DEDUP_ONLY = {  # switch rules 1-5 off (unicode/whitespace always run) so only dedup removes documents
-    "min_chars": 0,
-    "min_alpha_ratio": 0.0,
-    "max_duplicate_line_ratio": 1.0,
-    "language": None,
+# Every removing / text-changing rule of clean.py off (unicode and whitespace repair always run), so only the
+# dedup rules remove documents -- and the boilerplate-line rule does not strip the boilerplate variants' lines
+# before dedup sees them (with it on, dedup_clean catches them more easily still). Keys clean.py lacks are left out.
+_RULES_OFF = {
+    "min_chars": 0, "min_alpha_ratio": 0.0, "max_duplicate_line_ratio": 1.0, "language": None,
+    "boilerplate": False, "markup": False, "max_symbol_word_ratio": None, "min_mean_word_length": None,
+    "max_mean_word_length": None, "min_stop_words": None, "mask_emails": False, "mask_phones": False,
     "workers": 1,
 }
+DEDUP_ONLY = {k: v for k, v in _RULES_OFF.items() if k in clean.DEFAULTS}
+BUCKETS = (("30w", 25, 35), ("36-100w", 36, 100), ("101-400w", 101, 400), (">400w", 401, 10**9))
+POSITIVE_KINDS = ("exact", "edit5", "edit10", "edit15", "edit20", "boiler_add", "boiler_chg")
+TARGET_KINDS = ("exact", "edit5", "edit10", "edit15", "boiler_add", "boiler_chg")  # must be caught (R<=15)
+EDIT_RATES = {"edit5": 0.05, "edit10": 0.10, "edit15": 0.15, "edit20": 0.20, "edit30": 0.30}
+BOILERPLATE = (
+    "Quelle: https://de.wikipedia.org/wiki/Hauptseite",
+    "Quelle: Deutsche Presse-Agentur (dpa)",
+    "Alle Rechte vorbehalten.",
+    "© 2021 Free Software Foundation, Inc.",
+    "Copyright (C) 2019 Die Autoren. Alle Rechte vorbehalten.",
+    "Übersetzung: Mario Blättermann <mario@example.org>",
+    "Dieser Text steht unter der Lizenz CC BY-SA 4.0.",
+    "Zuletzt geändert am 12. März 2021.",
+    "Weitere Informationen finden Sie auf unserer Webseite.",
+    "Dieser Artikel wurde automatisch übersetzt.",
+)
+
+
+# -------------------------------------------------------------------------------------------------- corpus
 
 
 def fetch_fortunes(cache_dir: Path) -> list[str]:
@@ -90,53 +124,75 @@ def read_fortunes(files: list[str]) -> list[str]:
     return [e for e in entries if e.strip()]
 
 
+def load_texts(corpus: Path, cache_dir: Path) -> tuple[list[str], str]:
+    """The corpus' texts (JSONL with "text"), or the fortunes-de entries when the file does not exist."""
+    if corpus.is_file():
+        with open(corpus, encoding="utf-8") as f:
+            return [json.loads(line)["text"] for line in f if line.strip()], str(corpus)
+    return read_fortunes(fetch_fortunes(cache_dir)), "fortunes-de (apt-get download)"
+
+
+def bucket_of(text: str) -> str | None:
+    n = len(text.split())
+    return next((name for name, lo, hi in BUCKETS if lo <= n <= hi), None)
+
+
+def distinct_originals(texts: list[str], rng: random.Random, per_bucket: int) -> tuple[list[str], int]:
+    """Documents and 25-35-word paragraphs of texts, per_bucket per length bucket, none resembling another."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    pool: list[str] = []
+    for t in texts:
+        t = clean.fix_whitespace(t)  # (the default corpus is dedup_clean output already: no ftfy needed)
+        pool.append(t)
+        pool.extend(para for para in t.split("\n\n") if para != t and bucket_of(para) == "30w")
+    rng.shuffle(pool)
+    p = {"shingle_chars": 5, "shingle_words": None, "num_perm": 128, "seed": 7}
+    lsh = MinHashLSH(threshold=0.3, num_perm=128)
+    counts = {name: 0 for name, _, _ in BUCKETS}
+    chosen, norms, skipped = [], [], 0
+    for t in pool:
+        b = bucket_of(t)
+        if b is None or counts[b] >= per_bucket or clean.alpha_ratio(t) < 0.5:
+            continue
+        norm = clean.normalize_for_dedup(t)
+        mh = LeanMinHash(seed=7, hashvalues=clean.signatures([norm], p)[0], scheme="affine32")
+        if any(char_jaccard(norm, norms[k]) >= 0.3 for k in lsh.query(mh)):
+            skipped += 1
+            continue
+        lsh.insert(len(chosen), mh)
+        chosen.append(t)
+        norms.append(norm)
+        counts[b] += 1
+        if all(c >= per_bucket for c in counts.values()):
+            break
+    return chosen, skipped
+
+
 def char_jaccard(a: str, b: str, n: int = 5) -> float:
     sa, sb = clean.shingles(a, n), clean.shingles(b, n)
     return len(sa & sb) / len(sa | sb)
 
 
-def distinct_base(entries: list[str], rng: random.Random, n_base: int) -> tuple[list[str], int]:
-    """Clean, length-filter and sample entries, dropping any that resemble an earlier one (exact check)."""
-    from datasketch import LeanMinHash, MinHashLSH
-
-    cleaned = []
-    for e in entries:
-        t = clean.fix_whitespace(clean.fix_unicode(e))
-        if len(t) >= 40 and clean.alpha_ratio(t) >= 0.6:
-            cleaned.append(t)
-    rng.shuffle(cleaned)
-    template = clean.minhash_template(128, 7)
-    lsh = MinHashLSH(threshold=0.3, num_perm=128)
-    base, norms, dropped = [], [], 0
-    for t in cleaned:
-        norm = clean.normalize_for_dedup(t)
-        mh = LeanMinHash(seed=7, hashvalues=clean.signature(norm, template), scheme="affine32")
-        if any(char_jaccard(norm, norms[k]) >= 0.3 for k in lsh.query(mh)):
-            dropped += 1
-            continue
-        lsh.insert(len(base), mh)
-        base.append(t)
-        norms.append(norm)
-        if len(base) == n_base:
-            break
-    return base, dropped
-
-
 _TOKEN_RE = re.compile(r"(\s+)")
 
 
-def near_copy(text: str, vocab: list[str], rate: float, rng: random.Random) -> str:
+def edit_words(text: str, vocab: list[str], rate: float, rng: random.Random) -> str:
+    """rate of the words edited: substituted (50%), deleted (20%), a word inserted (15%), moved (15%)."""
     parts = _TOKEN_RE.split(text)  # words at even indexes, whitespace at odd ones
     word_idx = [i for i in range(0, len(parts), 2) if parts[i]]
     k = max(1, round(rate * len(word_idx)))
     for i in rng.sample(word_idx, k):
         op = rng.random()
-        if op < 0.6:
+        if op < 0.5:
             parts[i] = rng.choice(vocab)
-        elif op < 0.8:
+        elif op < 0.7:
             parts[i] = ""
-        else:
+        elif op < 0.85:
             parts[i] = parts[i] + " " + rng.choice(vocab)
+        else:  # reorder: move this word 1-3 word slots away (swap)
+            j = word_idx[min(len(word_idx) - 1, max(0, word_idx.index(i) + rng.choice((-3, -2, -1, 1, 2, 3))))]
+            parts[i], parts[j] = parts[j], parts[i]
     return re.sub(r" {2,}", " ", "".join(parts)).strip()
 
 
@@ -150,22 +206,76 @@ def exact_copy(text: str, rng: random.Random) -> str:
     return "  " + text.replace(" ", "  \t").replace("\n", "\n\n") + " \n"
 
 
-def build_corpus(base: list[str], n_near: int, n_exact: int, rate: float, rng: random.Random):
-    """Docs (dicts with id) with copies inserted after their originals; kinds: id -> 'near' | 'exact'."""
-    vocab = sorted({w for t in base for w in t.split() if w.isalpha()})
-    picks = rng.sample(range(len(base)), n_near + n_exact)
-    docs = [{"id": f"b{i}", "text": t} for i, t in enumerate(base)]
-    kinds, short = {}, {}
-    for j, src in enumerate(picks):
-        if j < n_near:
-            did, text, kind = f"n{j}", near_copy(base[src], vocab, rate, rng), "near"
-        else:
-            did, text, kind = f"e{j}", exact_copy(base[src], rng), "exact"
-        kinds[did] = kind
-        short[did] = len(base[src].split()) < 30
-        pos = next(k for k, d in enumerate(docs) if d["id"] == f"b{src}")
-        docs.insert(rng.randint(pos + 1, len(docs)), {"id": did, "text": text})
-    return docs, kinds, short
+def add_boilerplate(text: str, rng: random.Random) -> str:
+    lines = rng.sample(BOILERPLATE, rng.choice((1, 1, 2)))
+    if rng.random() < 0.5:
+        return lines[0] + "\n\n" + text + ("\n\n" + lines[1] if len(lines) > 1 else "")
+    return text + "\n\n" + "\n".join(lines)
+
+
+def build_corpus(originals: list[str], per_kind: int, rng: random.Random):
+    """Docs [{"id", "text"}] with copies after their originals, and labels id -> (kind, bucket).
+
+    per_kind copies of each kind in POSITIVE_KINDS + edit30, per length bucket.
+    """
+    vocab = sorted({w for t in originals for w in t.split() if w.isalpha()})
+    texts = list(originals)
+    labels: dict[str, tuple[str, str]] = {f"b{i}": ("original", bucket_of(t)) for i, t in enumerate(texts)}
+    inserts: list[tuple[int, str, str]] = []  # (original index, id, text)
+    by_bucket: dict[str, list[int]] = {}
+    for i, t in enumerate(texts):
+        by_bucket.setdefault(bucket_of(t), []).append(i)
+    kinds = (*POSITIVE_KINDS, "edit30")
+    n = 0
+    for bucket, idx in sorted(by_bucket.items()):
+        picks = rng.sample(idx, min(len(idx), per_kind * len(kinds)))
+        for j, src in enumerate(picks):
+            kind = kinds[j % len(kinds)]
+            t = texts[src]
+            if kind == "exact":
+                copy = exact_copy(t, rng)
+            elif kind in EDIT_RATES:
+                copy = edit_words(t, vocab, EDIT_RATES[kind], rng)
+            elif kind == "boiler_add":
+                copy = add_boilerplate(t, rng)
+            else:  # boiler_chg: the original gets one footer, the copy another
+                a, b = rng.sample(BOILERPLATE, 2)
+                texts[src] = t + "\n\n" + a
+                copy = t + "\n\n" + b
+            inserts.append((src, f"c{n}", copy))
+            labels[f"c{n}"] = (kind, bucket)
+            n += 1
+    # Each copy goes to a random position after its original: sort on (slot, tie) with originals at slot i.
+    keyed = [((i, 0.0), {"id": f"b{i}", "text": t}) for i, t in enumerate(texts)]
+    keyed += [((rng.uniform(src + 0.5, len(texts)), 1.0), {"id": did, "text": text}) for src, did, text in inserts]
+    keyed.sort(key=lambda kd: kd[0])
+    return [d for _, d in keyed], labels
+
+
+def score(removed: set[str], labels: dict[str, tuple[str, str]]) -> dict:
+    """Precision / recall / F1 of removed ids against the positive kinds, plus per-kind and per-bucket recall."""
+    pos = {d for d, (k, _) in labels.items() if k in POSITIVE_KINDS}
+    tp = len(removed & pos)
+    prec = tp / len(removed) if removed else 1.0
+    rec = tp / len(pos) if pos else float("nan")
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+
+    def recall(pred) -> float:
+        ids = {d for d, kb in labels.items() if pred(*kb)}
+        return len(removed & ids) / len(ids) if ids else float("nan")
+
+    out = {"precision": prec, "recall": rec, "f1": f1,
+           "r15": recall(lambda k, b: k in TARGET_KINDS),
+           "kept30": 1.0 - recall(lambda k, b: k == "edit30"),
+           "fp_original": len(removed & {d for d, (k, _) in labels.items() if k == "original"})}
+    for kind in POSITIVE_KINDS:
+        out[kind] = recall(lambda k, b, kind=kind: k == kind)
+    for name, _, _ in BUCKETS:
+        out["r15_" + name] = recall(lambda k, b, name=name: k in TARGET_KINDS and b == name)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ runs
 
 
 def parse_shingling(spec: str) -> dict:
@@ -176,126 +286,120 @@ def parse_shingling(spec: str) -> dict:
     return {"shingle_chars": n, "shingle_words": None} if m.group(1) == "c" else {"shingle_words": n}
 
 
-def evaluate(docs, kinds, short, cfg) -> dict:
-    t0 = time.perf_counter()
-    res = clean.clean_corpus(docs, cfg)
-    dt = time.perf_counter() - t0
-    kept = {d["id"] for d in res.docs}
-    removed = {d["id"] for d in docs} - kept
-    copies = set(kinds)
-    near = {d for d, k in kinds.items() if k == "near"}
-    tp = len(removed & copies)
-    prec = tp / len(removed) if removed else 1.0
-    rec = tp / len(copies)
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+class Prepared:
+    """The corpus after rules 1-11 of clean_corpus (run once), ready for the dedup rules at any setting."""
 
-    def near_recall(ids):
-        return len(removed & ids) / len(ids) if ids else float("nan")
+    def __init__(self, docs: list[dict]):
+        res = clean.clean_corpus(docs, {**DEDUP_ONLY, "exact_dedup": False, "near_dedup": False})
+        assert len(res.docs) == len(docs), "a non-dedup rule removed documents"
+        self.ids = [d["id"] for d in res.docs]
+        self.norms = [clean.normalize_for_dedup(d["text"]) for d in res.docs]
+        self.exact = [xxhash.xxh3_128_intdigest(n.encode("utf-8")) for n in self.norms]
 
-    return {
-        "precision": prec,
-        "recall": rec,
-        "f1": f1,
-        "near_recall": near_recall(near),
-        "near_recall_short": near_recall({d for d in near if short[d]}),
-        "near_recall_long": near_recall({d for d in near if not short[d]}),
-        "false_pos": len(removed - copies),
-        "docs_per_s": len(docs) / dt,
-    }
+    def removed(self, cfg: dict) -> tuple[set[str], float]:
+        """Ids that rules 12-13 remove at cfg (clean_stream's dedup steps), and the seconds they took."""
+        p = clean.validate_cfg({**DEDUP_ONLY, **cfg})
+        t0 = time.perf_counter()
+        seen, rest, removed = set(), [], set()
+        for i, h in enumerate(self.exact):
+            if h in seen:
+                removed.add(self.ids[i])
+            else:
+                seen.add(h)
+                rest.append(i)
+        sigs = dedup.signatures([self.norms[i] for i in rest], p)
+        for i, v in zip(rest, dedup.near_duplicates(sigs, p)):
+            if v is not None:
+                removed.add(self.ids[i])
+        return removed, time.perf_counter() - t0
 
 
-def natural(entries: list[str], shinglings, thresholds, num_perm: int) -> None:
-    """Near-dedup removals on the unmodified fortune corpus, and how many are template jokes."""
-    docs = [{"text": e} for e in entries]
-    print(f"\nnatural corpus: all {len(docs)} fortune entries, min_chars 40, no injected copies:")
-    header = f"{'shingles':>8} {'thresh':>6} {'near removed':>12} {'template pairs':>14} {'other':>6}"
-    print(header)
-    print("-" * len(header))
+def evaluate(prepared: Prepared, labels, cfg) -> dict:
+    removed, dt = prepared.removed(cfg)
+    return {**score(removed, labels), "docs_per_s": len(prepared.ids) / dt}
+
+
+def check_with_clean_corpus(docs, prepared: Prepared, cfg) -> bool:
+    """Does the whole clean_corpus call remove the same documents as Prepared.removed at cfg?"""
+    res = clean.clean_corpus(docs, {**DEDUP_ONLY, **cfg})
+    return {d["id"] for d in docs} - {d["id"] for d in res.docs} == prepared.removed(cfg)[0]
+
+
+def natural(texts: list[str], shinglings, thresholds, num_perm: int) -> None:
+    """Near-dedup removals on the unmodified corpus (no injected copies): what each setting costs real text."""
+    prepared = Prepared([{"id": str(i), "text": t} for i, t in enumerate(texts)])
+    print(f"\nnatural corpus: all {len(texts)} documents as they are, no injected copies (removed by rules 12-13):")
+    print(f"{'shingles':>8} {'thresh':>6} {'removed':>8}")
     for name, shingle_cfg in shinglings:
         for th in thresholds:
-            cfg = {**DEDUP_ONLY, "min_chars": 40, **shingle_cfg, "threshold": th, "num_perm": num_perm,
-                   "max_examples": len(docs)}
-            res = clean.clean_corpus(docs, cfg)
-            ex = res.near_duplicate_examples
-            tmpl = sum(1 for e in ex if _first_line(e["kept"]) == _first_line(e["removed"])
-                       and _first_line(e["kept"]).endswith(":"))
-            print(f"{name:>8} {th:>6.2f} {len(ex):>12d} {tmpl:>14d} {len(ex) - tmpl:>6d}")
+            removed, _ = prepared.removed({**shingle_cfg, "threshold": th, "num_perm": num_perm})
+            print(f"{name:>8} {th:>6.2f} {len(removed):>8d}", flush=True)
 
 
-def _first_line(text: str) -> str:
-    return text.split("\n", 1)[0].rstrip()
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children (the pool's workers)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def throughput(entries: list[str], n_docs: int, rng: random.Random) -> None:
-    """Full default clean (all rules) on n_docs German fortune docs (entries, topped up with near copies)."""
-    texts = list(entries)
-    vocab = sorted({w for t in entries for w in t.split() if w.isalpha()})
-    while len(texts) < n_docs:
-        texts.append(near_copy(rng.choice(entries), vocab, 0.1, rng))
-    docs = [{"text": t, "source": "fortunes-de", "path": "", "license": ""} for t in texts[:n_docs]]
-    print(f"\nthroughput, full default clean_corpus on {len(docs)} German fortune docs:")
-    results = []
-    for workers in (1, 2):
-        c0, t0 = _cpu_seconds(), time.perf_counter()
-        res = clean.clean_corpus(docs, {"workers": workers})
-        dt, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
-        results.append(res)
-        print(f"  workers={workers}: {dt:6.1f} s wall  {len(docs) / dt:6.0f} docs/s  ({cpu:5.1f} CPU s incl. workers)"
-              f"  kept {res.metrics['kept_docs']}  removed {res.metrics['removed']}")
-    print(f"  identical output for workers=1 and 2: {results[0].docs == results[1].docs}")
+COLUMNS = (("prec", "precision"), ("recall", "recall"), ("F1", "f1"), ("R<=15", "r15"), ("kept30", "kept30"),
+           ("exact", "exact"), ("e5", "edit5"), ("e10", "edit10"), ("e15", "edit15"), ("e20", "edit20"),
+           ("bpAdd", "boiler_add"), ("bpChg", "boiler_chg")) + tuple(
+    ("R15:" + name, "r15_" + name) for name, _, _ in BUCKETS)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=REPO / "data" / "clean" / "target.jsonl",
+                    help="JSONL corpus with a 'text' field (default: %(default)s; fortunes-de when absent)")
     ap.add_argument("--cache-dir", type=Path, default=REPO / "data" / "cache" / "fortunes-de",
-                    help="where fortunes-de is (or gets) unpacked (default: %(default)s)")
-    ap.add_argument("--n-base", type=int, default=2000, help="distinct original entries (default: %(default)s)")
-    ap.add_argument("--n-near", type=int, default=300, help="near copies injected (default: %(default)s)")
-    ap.add_argument("--n-exact", type=int, default=100, help="exact (case/space) copies injected (default: %(default)s)")
-    ap.add_argument("--edit-rate", type=float, default=0.1, help="share of words edited in a near copy (default: %(default)s)")
-    ap.add_argument("--shinglings", default="c5,c4,w3,w5",
+                    help="where fortunes-de is (or gets) unpacked when --corpus is absent (default: %(default)s)")
+    ap.add_argument("--per-bucket", type=int, default=600, help="originals per length bucket (default: %(default)s)")
+    ap.add_argument("--per-kind", type=int, default=40,
+                    help="copies per kind and length bucket (default: %(default)s)")
+    ap.add_argument("--shinglings", default="c4,c5,c6,c7,w1,w2,w3,w5",
                     help="comma list of c<N> (char n-grams) / w<N> (word n-grams) (default: %(default)s)")
-    ap.add_argument("--thresholds", default="0.5,0.6,0.7,0.8", help="comma list (default: %(default)s)")
-    ap.add_argument("--num-perm", type=int, default=128, help="MinHash permutations (default: %(default)s)")
+    ap.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7,0.8", help="comma list (default: %(default)s)")
+    ap.add_argument("--num-perms", default="128", help="comma list of MinHash permutations (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="sampling / editing seed (default: %(default)s)")
-    ap.add_argument("--natural", action="store_true",
-                    help="also run every setting on the unmodified fortune corpus (see above)")
-    ap.add_argument("--throughput-docs", type=int, default=0,
-                    help="also time the full default clean on this many docs, workers 1 and 2 (default: off)")
+    ap.add_argument("--check", action="store_true",
+                    help="also run the whole clean_corpus at the first setting and compare its removals")
+    ap.add_argument("--natural", action="store_true", help="also run every setting on the unmodified corpus")
     args = ap.parse_args(argv)
     shinglings = [(s.strip(), parse_shingling(s)) for s in args.shinglings.split(",") if s.strip()]
     thresholds = [float(t) for t in args.thresholds.split(",") if t.strip()]
+    num_perms = [int(n) for n in args.num_perms.split(",") if n.strip()]
 
     rng = random.Random(args.seed)
-    entries = read_fortunes(fetch_fortunes(args.cache_dir))
-    base, dropped = distinct_base(entries, rng, args.n_base)
-    docs, kinds, short = build_corpus(base, args.n_near, args.n_exact, args.edit_rate, rng)
-    n_short = sum(1 for d, k in kinds.items() if k == "near" and short[d])
-    print(f"{len(entries)} fortune entries; base {len(base)} distinct entries ({dropped} resembling ones skipped); "
-          f"+{args.n_near} near copies ({args.edit_rate:.0%} words edited; {n_short} of originals < 30 words) "
-          f"+{args.n_exact} exact copies = {len(docs)} docs; num_perm {args.num_perm}\n")
-    header = f"{'shingles':>8} {'thresh':>6} {'prec':>6} {'recall':>6} {'F1':>6} {'nearR':>6} {'nearR<30w':>9} {'nearR>=30w':>10} {'FP':>4} {'docs/s':>7}"
+    texts, source = load_texts(args.corpus, args.cache_dir)
+    originals, skipped = distinct_originals(texts, rng, args.per_bucket)
+    docs, labels = build_corpus(originals, args.per_kind, rng)
+    n_kind = {k: sum(1 for kb in labels.values() if kb[0] == k) for k in ("original", *POSITIVE_KINDS, "edit30")}
+    per_bucket = {name: sum(1 for k, b in labels.values() if k == "original" and b == name) for name, _, _ in BUCKETS}
+    print(f"corpus: {source} ({len(texts)} texts); originals {len(originals)} {per_bucket} "
+          f"({skipped} resembling ones skipped); injected {n_kind}; {len(docs)} docs in all\n")
+    prepared = Prepared(docs)
+    header = f"{'shingles':>8} {'perm':>4} {'thresh':>6} " + " ".join(f"{c:>{max(6, len(c))}}" for c, _ in COLUMNS)
+    header += f" {'FPorig':>6} {'docs/s':>7}"
     print(header)
     print("-" * len(header))
     for name, shingle_cfg in shinglings:
-        for th in thresholds:
-            cfg = {**DEDUP_ONLY, **shingle_cfg, "threshold": th, "num_perm": args.num_perm}
-            r = evaluate(docs, kinds, short, cfg)
-            print(f"{name:>8} {th:>6.2f} {r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f} "
-                  f"{r['near_recall']:>6.3f} {r['near_recall_short']:>9.3f} {r['near_recall_long']:>10.3f} "
-                  f"{r['false_pos']:>4d} {r['docs_per_s']:>7.0f}")
-    print("\nprec/recall/F1: removed docs vs injected copies (near + exact); nearR: share of near copies removed;"
-          "\nFP: removed docs that are not injected copies; docs/s: whole clean_corpus call (rules 1-4 + dedup).")
+        for num_perm in num_perms:
+            for th in thresholds:
+                cfg = {**DEDUP_ONLY, **shingle_cfg, "threshold": th, "num_perm": num_perm}
+                try:
+                    r = evaluate(prepared, labels, cfg)
+                except InputError as e:
+                    print(f"{name:>8} {num_perm:>4} {th:>6.2f}  ({e})")
+                    continue
+                cells = " ".join(f"{r[key]:>{max(6, len(c))}.3f}" for c, key in COLUMNS)
+                print(f"{name:>8} {num_perm:>4} {th:>6.2f} {cells} {r['fp_original']:>6d} {r['docs_per_s']:>7.0f}",
+                      flush=True)
+    if args.check:
+        name, shingle_cfg = shinglings[0]
+        cfg = {**shingle_cfg, "threshold": thresholds[0], "num_perm": num_perms[0]}
+        print(f"\ncheck: clean_corpus({name}, threshold {thresholds[0]}, num_perm {num_perms[0]}) removes the same "
+              f"documents as the table's dedup path: {check_with_clean_corpus(docs, prepared, cfg)}")
+    print("\nprec/recall/F1: removed docs vs injected positives (exact, edit5-20, boilerplate); R<=15: recall on"
+          "\nexact + edit5-15 + boilerplate (target >= 0.9); kept30: share of 30%-edited docs kept (target >= 0.95);"
+          "\nR15:<bucket>: R<=15 per length bucket of the original; FPorig: removed originals; docs/s: the dedup"
+          "\nrules alone (exact hash, signatures, LSH; 1 process) on the texts clean_corpus's rules 1-11 produced.")
     if args.natural:
-        natural(entries, shinglings, thresholds, args.num_perm)
-    if args.throughput_docs:
-        throughput(entries, args.throughput_docs, rng)
+        natural(texts, shinglings, thresholds, num_perms[0])
     return 0
 
 

@@ -19,6 +19,7 @@ fi
 need_apt=()
 command -v groff >/dev/null || need_apt+=(groff-base)
 command -v dpkg >/dev/null || need_apt+=(dpkg)
+command -v redis-server >/dev/null || need_apt+=(redis-server)  # tests/test_dedup.py: shared LSH index
 if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO
 
 DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "gguf"}
-ALL_STAGES = {"ingest", "dedup_clean", "base", "tokenize_chunk"} | DOWNSTREAM_OF_PRETRAIN
+ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "tokenize_chunk"} | DOWNSTREAM_OF_PRETRAIN
 
 
 def sh(cmd, cwd, env=None, check=True):
@@ -62,6 +62,9 @@ def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
         assert (root / "models" / m / "model.safetensors").exists()
     clean = json.loads((root / "reports/clean.json").read_text())
     assert clean["target"]["input_docs"] == clean["target"]["kept_docs"] + sum(clean["target"]["removed"].values())
+    card = json.loads((root / "reports/data_card/metrics.json").read_text())
+    assert card["target"]["documents"] == clean["target"]["kept_docs"] and card["target"]["tokens"] > 0
+    assert set(card["target"]["sources"]) == {"fortunes-de", "libreoffice-help-de"}
     pre = json.loads((root / "reports/pretrain/metrics.json").read_text())
     assert pre["steps"] == 3 and pre["trainable_parameters"] > pre["embedding_parameters"] > 0
     assert (root / "reports/pretrain/train_loss.csv").read_text().count("\n") >= 4
