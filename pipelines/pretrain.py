@@ -5,21 +5,26 @@ schedule with warmup; held-out eval every `eval_steps`; checkpoints every `save_
 unchanged inputs resumes from the last one). The merged model goes to models/pretrained.
 
     python pipelines/pretrain.py
-    dvc exp run -S pretrain.learning_rate=3e-4 -S pretrain.lora.r=32
+    LANGCPT_MLFLOW=0 python pipelines/pretrain.py    # without MLflow (a GPU worker that lacks it)
+
+With CUDA the Unsloth backend is chosen (`backend: auto`); see README "GPU".
 """
+import os
 from pathlib import Path
 
 from langcpt import tracking
-from langcpt.cpt import continued_pretraining
 from langcpt.fileio import write_json
 from langcpt.params import load_params, section
 from langcpt.stage import Timer, run_stage
-from langcpt.training import choose_backend
 
 
 def main():
     params = load_params()
     cfg = section(params, "pretrain")
+    os.environ.setdefault("LANGCPT_BACKEND", cfg["backend"])  # read when langcpt.training decides on Unsloth
+    from langcpt.cpt import continued_pretraining
+    from langcpt.training import choose_backend
+
     backend = choose_backend(cfg["backend"])
     with tracking.stage_run(params["mlflow"]["experiment"], "pretrain", {**cfg, "backend": backend}), Timer() as t:
         metrics = continued_pretraining(

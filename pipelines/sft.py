@@ -5,28 +5,33 @@ The merged chat model goes to models/sft and is registered in MLflow (transforme
 
     python pipelines/sft.py
     dvc exp run -S sft.epochs=3 -S sft.learning_rate=1e-4
+    LANGCPT_MLFLOW=0 python pipelines/sft.py    # without MLflow: nothing logged or registered
 """
+import os
 from pathlib import Path
 
 from langcpt import tracking
 from langcpt.fileio import write_json
 from langcpt.params import load_params, section
-from langcpt.registry import register_transformers_model
-from langcpt.sft import supervised_finetuning
 from langcpt.stage import Timer, run_stage
-from langcpt.training import choose_backend
 
 
 def main():
     params = load_params()
     cfg = section(params, "sft")
+    os.environ.setdefault("LANGCPT_BACKEND", cfg["backend"])  # read when langcpt.training decides on Unsloth
+    from langcpt.sft import supervised_finetuning
+    from langcpt.training import choose_backend
+
     backend = choose_backend(cfg["backend"])
     with tracking.stage_run(params["mlflow"]["experiment"], "sft", {**cfg, "backend": backend}) as run, Timer() as t:
         metrics = supervised_finetuning(
             cfg, backend, Path("models/pretrained"), Path(cfg["data"]), out_dir=Path("models/sft"),
             checkpoint_dir=Path("checkpoints/sft"), curves_dir=Path("reports/sft"))
         tracking.log_metrics(metrics)
-        if params["mlflow"]["register"]:
+        if params["mlflow"]["register"] and tracking.enabled():
+            from langcpt.registry import register_transformers_model
+
             metrics["registered_version"] = register_transformers_model(
                 Path("models/sft"), params["mlflow"]["sft_model_name"], run)
     metrics["wall_seconds"] = t.seconds

@@ -34,3 +34,19 @@ def test_registering_twice_makes_two_versions_loadable_by_version(store, tiny_mo
     assert sorted(int(v.version) for v in versions) == [1, 2]
     components = mlflow.transformers.load_model("models:/tiny-sft/2", return_type="components")
     assert components["model"].config.num_hidden_layers == 2
+
+
+def test_tracking_off_logs_nothing_and_reports_to_nothing(store, monkeypatch, tmp_path):
+    from langcpt.trainer_setup import training_arguments
+
+    monkeypatch.setenv("LANGCPT_MLFLOW", "0")
+    assert not tracking.enabled()
+    with tracking.stage_run("exp-off", "pretrain", {"lr": 1}) as run:
+        tracking.log_metrics({"steps": 3})
+    assert run is None and store.get_experiment_by_name("exp-off") is None
+    cfg = {"max_steps": 1, "epochs": 1, "batch_size": 1, "gradient_accumulation_steps": 1, "learning_rate": 1e-3,
+           "warmup_ratio": 0.0, "lr_scheduler": "constant", "weight_decay": 0.0, "logging_steps": 1,
+           "eval_steps": 1, "save_steps": 1, "seed": 0}
+    assert training_arguments(cfg, tmp_path, do_eval=False).report_to == []
+    monkeypatch.setenv("LANGCPT_MLFLOW", "1")
+    assert training_arguments(cfg, tmp_path, do_eval=False).report_to == ["mlflow"]

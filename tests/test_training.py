@@ -41,7 +41,8 @@ def test_embeddings_trainable_with_their_own_learning_rate(tiny_model_dir, tmp_p
     trainer, _ = _train(model, tmp_path, steps=1, emb_lr=1e-3)
     groups = trainer.optimizer.param_groups
     emb_groups = [g for g in groups if g.get("name") == "embeddings"]
-    assert emb_groups and all(g["lr"] <= 1e-3 for g in emb_groups)
+    assert emb_groups and all(g["initial_lr"] == 1e-3 for g in emb_groups)  # the embedding learning rate
+    assert all(g["initial_lr"] == 1e-2 for g in groups if g.get("name") != "embeddings")  # the LoRA one
     emb_params = {id(p) for g in emb_groups for p in g["params"]}
     for n, p in model.named_parameters():
         if p.requires_grad:
@@ -53,7 +54,7 @@ def test_merge_keeps_the_trained_head_of_a_tied_model(tiny_model_dir, tmp_path):
     _, probe = _train(model, tmp_path)
     trained_head = model.base_model.model.lm_head.modules_to_save["default"].weight.detach().clone()
     info = merge_and_save(model, tok, tmp_path / "merged", probe)
-    assert info["untied_lm_head"] is True
+    assert info["untied_lm_head"] is True and info["lm_head_saved_separately"] is True
     reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "merged")
     assert reloaded.config.tie_word_embeddings is False
     assert torch.equal(reloaded.lm_head.weight, trained_head)
@@ -87,3 +88,41 @@ def test_only_an_interrupted_run_with_the_same_inputs_resumes(tmp_path):
     data.write_bytes(b"12345")  # the input changed: start over, old checkpoints gone
     assert checkpoint_to_resume(ckpt, {"cfg": {"lr": 1}, "inputs": [file_stamp(data)]}) is None
     assert not list(ckpt.glob("checkpoint-*"))
+
+
+def test_training_run_logs_the_trainable_parameter_count(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    from langcpt.trainer_setup import train_and_merge
+
+    monkeypatch.setenv("LANGCPT_MLFLOW", "0")  # no MLflow: the Trainer reports to nothing
+    model, tok = load_lora_model(tiny_model_dir, LORA, "hf", 16, train_embeddings=True)
+    blocks = np.random.default_rng(0).integers(3, 500, size=(8, 16)).astype(np.int64)
+    cfg = {"max_steps": 2, "epochs": 1, "batch_size": 4, "gradient_accumulation_steps": 1, "learning_rate": 1e-2,
+           "warmup_ratio": 0.0, "lr_scheduler": "constant", "weight_decay": 0.0, "logging_steps": 1,
+           "eval_steps": 1, "save_steps": 100, "seed": 0}
+    metrics = train_and_merge(model, tok, cfg, BlockDataset(blocks), None, default_data_collator,
+                              tmp_path / "ckpt", None, tmp_path / "curves", {"x": 1}, embedding_learning_rate=1e-3,
+                              tokens_per_step=4 * 16)
+    expected = trainable_parameters(model)
+    assert metrics["trainable_parameters"] == expected["trainable_parameters"] > expected["embedding_parameters"] > 0
+    assert f"trainable parameters: {expected['trainable_parameters']:,}" in capsys.readouterr().out
+    assert metrics["steps"] == metrics["steps_this_run"] == 2 and metrics["steady_tokens_per_second"] > 0
+    assert (tmp_path / "curves" / "train_loss.csv").read_text().count("\n") == 3  # header + 2 steps
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_curves_of_a_resumed_run_start_from_the_checkpoint_history(tmp_path):
+    from transformers import TrainerState
+
+    from langcpt.training import CurveWriter
+
+    state = TrainerState()
+    state.log_history = [{"step": 0, "eval_loss": 3.0}, {"step": 1, "loss": 2.5, "learning_rate": 1e-3},
+                         {"step": 2, "loss": 2.25, "learning_rate": 1e-3}, {"step": 2, "eval_loss": 2.0}]
+    curves = CurveWriter(tmp_path / "train.csv", tmp_path / "eval.csv")
+    curves.on_train_begin(None, state, None)
+    state.global_step = 3
+    curves.on_log(None, state, None, logs={"loss": 2.0, "learning_rate": 1e-3})
+    curves.write()
+    assert [r["step"] for r in curves.train_rows] == [1, 2, 3]
+    assert [(r["step"], r["eval_loss"]) for r in curves.eval_rows] == [(0, 3.0), (2, 2.0)]
+    assert (tmp_path / "train.csv").read_text().splitlines()[1:] == ["1,2.5,0.001", "2,2.25,0.001", "3,2.0,0.001"]

@@ -1,15 +1,16 @@
 """Continued pretraining (causal LM on packed raw-text blocks) with LoRA + fully trained embeddings."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import default_data_collator
 
-from .packing import load_blocks
+from .training import load_lora_model  # first: imports Unsloth before transformers when it will be used
+from .packing import load_blocks  # noqa: I001
 from .trainer_setup import file_stamp, train_and_merge
-from .training import load_lora_model
+from transformers import default_data_collator  # noqa: E402
 
 
 class BlockDataset(torch.utils.data.Dataset):
@@ -27,7 +28,8 @@ class BlockDataset(torch.utils.data.Dataset):
 
 
 def continued_pretraining(cfg: dict, backend: str, base_dir: Path, train_blocks: Path, val_blocks: Path,
-                          out_dir: Path, checkpoint_dir: Path, curves_dir: Path) -> dict:
+                          out_dir: Path | None, checkpoint_dir: Path, curves_dir: Path) -> dict:
+    """Train, merge into `out_dir` (None: no merge, as in benchmarks/gpu_throughput.py), return metrics."""
     train = load_blocks(train_blocks)
     val = load_blocks(val_blocks)
     block_size = train.shape[1]
@@ -35,11 +37,15 @@ def continued_pretraining(cfg: dict, backend: str, base_dir: Path, train_blocks:
     train_ds = BlockDataset(train)
     eval_ds = BlockDataset(val, limit=cfg["eval_blocks"]) if len(val) else None
     fingerprint = {"cfg": cfg, "backend": backend, "inputs": [file_stamp(p) for p in (base_dir, train_blocks, val_blocks)]}
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    tokens_per_step = cfg["batch_size"] * cfg["gradient_accumulation_steps"] * block_size * world
     metrics = train_and_merge(model, tokenizer, cfg, train_ds, eval_ds, default_data_collator, checkpoint_dir,
                               out_dir, curves_dir, fingerprint,
-                              embedding_learning_rate=cfg["embedding_learning_rate"] if cfg["train_embeddings"] else None)
-    tokens_per_step = cfg["batch_size"] * cfg["gradient_accumulation_steps"] * block_size
+                              embedding_learning_rate=cfg["embedding_learning_rate"] if cfg["train_embeddings"] else None,
+                              tokens_per_step=tokens_per_step)
     metrics["train_tokens"] = metrics["steps"] * tokens_per_step
-    metrics["tokens_per_second"] = round(metrics["train_tokens"] / max(metrics["train_seconds"], 1e-9), 1)
+    # over the whole run (evaluations and checkpoints included); steady_tokens_per_second leaves those out
+    metrics["tokens_per_second"] = round(metrics["steps_this_run"] * tokens_per_step / max(metrics["train_seconds"], 1e-9), 1)
+    metrics["processes"] = world
     metrics["backend"] = backend
     return metrics

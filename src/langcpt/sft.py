@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-from .conversations import load_conversations, split_conversations
+from .training import load_lora_model  # first: imports Unsloth before transformers when it will be used
+from .conversations import load_conversations, split_conversations  # noqa: I001
 from .fileio import InputError
 from .trainer_setup import file_stamp, train_and_merge
-from .training import load_lora_model
 
 IGNORE = -100
 

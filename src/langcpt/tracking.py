@@ -1,6 +1,8 @@
 """MLflow tracking with an embedded default store (a sqlite file in the working directory).
 
 `MLFLOW_TRACKING_URI` overrides the store (for example a shared `mlflow server`); telemetry is off by default.
+`LANGCPT_MLFLOW=0` turns tracking off (a GPU worker without mlflow installed): stage runs yield None, metrics are
+not logged, the Trainer reports to nothing and nothing is registered; mlflow is then never imported.
 """
 from __future__ import annotations
 
@@ -9,6 +11,11 @@ import os
 import subprocess
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def enabled() -> bool:
+    """False when the environment says LANGCPT_MLFLOW=0 (or false/off/no)."""
+    return os.environ.get("LANGCPT_MLFLOW", "1").strip().lower() not in ("0", "false", "off", "no")
 
 
 def configure() -> str:
@@ -36,7 +43,12 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 @contextlib.contextmanager
 def stage_run(experiment: str, stage: str, params: dict):
-    """An MLflow run for one pipeline stage, tagged with the stage name and git commit, params logged flat."""
+    """An MLflow run for one pipeline stage, tagged with the stage name and git commit, params logged flat.
+
+    Yields None (and logs nothing) when tracking is off."""
+    if not enabled():
+        yield None
+        return
     configure()
     import mlflow
 
@@ -48,6 +60,8 @@ def stage_run(experiment: str, stage: str, params: dict):
 
 
 def log_metrics(metrics: dict, prefix: str = "") -> None:
+    if not enabled():
+        return
     import mlflow
 
     numeric = {k: float(v) for k, v in flatten(metrics, prefix).items()

@@ -10,12 +10,31 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from pathlib import Path
 
 import torch
-from transformers import Trainer, TrainerCallback
 
-from .fileio import InputError, atomic_path
+
+def _preload_unsloth() -> None:
+    """Unsloth patches transformers/peft when it is imported, so it must come first: import it here, before this
+    module imports transformers, when CUDA is present and the run may use it (LANGCPT_BACKEND, set by the stage
+    scripts from params, is not `hf`; single process). Any failure just leaves the hf backend."""
+    if os.environ.get("LANGCPT_BACKEND", "auto") == "hf" or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return
+    if torch.cuda.is_available():
+        os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
+        try:
+            import unsloth  # noqa: F401
+        except Exception:  # noqa: BLE001 - not installed or unusable: the hf backend stays
+            pass
+
+
+_preload_unsloth()
+
+from transformers import Trainer, TrainerCallback  # noqa: E402 - after Unsloth's patches
+
+from .fileio import InputError, atomic_path  # noqa: E402
 
 LINEAR_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 EMBEDDING_MODULES = ["embed_tokens", "lm_head"]
@@ -113,22 +132,31 @@ class EmbeddingLRTrainer(Trainer):
 
 
 class CurveWriter(TrainerCallback):
-    """Writes the training and evaluation log as CSV files that `dvc plots` reads (one row per log event)."""
+    """Writes the training and evaluation log as CSV files that `dvc plots` reads (one row per log event).
+
+    A resumed run starts from the checkpoint's log history, so the curves cover the whole run."""
 
     def __init__(self, train_csv: Path, eval_csv: Path):
         self.train_csv, self.eval_csv = Path(train_csv), Path(eval_csv)
         self.train_rows, self.eval_rows = [], []
 
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.train_rows, self.eval_rows = [], []
+        for logs in state.log_history:  # empty for a fresh run; the checkpoint's history for a resumed one
+            self._add(logs, logs.get("step", 0))
+
     def on_log(self, args, state, control, logs=None, **kwargs):
-        logs = logs or {}
+        self._add(logs or {}, state.global_step)
+
+    def _add(self, logs: dict, step: int) -> None:
         if "loss" in logs:
-            self.train_rows.append({"step": state.global_step, "loss": round(float(logs["loss"]), 5),
+            self.train_rows.append({"step": step, "loss": round(float(logs["loss"]), 5),
                                     "learning_rate": logs.get("learning_rate", "")})
         if "eval_loss" in logs:
             loss = float(logs["eval_loss"])
-            if self.eval_rows and self.eval_rows[-1]["step"] == state.global_step:
+            if self.eval_rows and self.eval_rows[-1]["step"] == step:
                 self.eval_rows.pop()  # the final evaluate() repeats the last periodic one
-            self.eval_rows.append({"step": state.global_step, "eval_loss": round(loss, 5),
+            self.eval_rows.append({"step": step, "eval_loss": round(loss, 5),
                                    "eval_perplexity": round(float(torch.exp(torch.tensor(loss))), 4)})
 
     def write(self) -> None:
@@ -138,6 +166,40 @@ class CurveWriter(TrainerCallback):
                 w = csv.DictWriter(f, fieldnames=fields)
                 w.writeheader()
                 w.writerows(rows)
+
+
+class StepTimer(TrainerCallback):
+    """Wall time of each optimizer step (CUDA synchronised) and the peak GPU memory: steady-state throughput
+    without the first steps (compilation, autotuning) and without the time spent in evaluation or checkpoints."""
+
+    def __init__(self, warmup_steps: int = 3):
+        self.warmup_steps, self.durations, self._t = warmup_steps, [], None
+
+    def _now(self) -> float:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._t = self._now()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._t is not None:
+            self.durations.append(self._now() - self._t)
+
+    def summary(self, tokens_per_step: int) -> dict:
+        steady = sorted(self.durations[self.warmup_steps:] or self.durations)
+        out = {}
+        if steady:
+            median = steady[len(steady) // 2]
+            out = {"step_seconds_median": round(median, 4), "steady_tokens_per_second": round(tokens_per_step / median, 1)}
+        if torch.cuda.is_available():
+            out["peak_gpu_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+        return out
 
 
 @torch.no_grad()
@@ -155,6 +217,7 @@ def merge_and_save(peft_model, tokenizer, out_dir: Path, probe_ids: torch.Tensor
     from transformers import AutoModelForCausalLM
 
     before = _probe_logits(peft_model, probe_ids)
+    device = peft_model.device
     was_tied = bool(getattr(peft_model.config, "tie_word_embeddings", False))
     merged = peft_model.merge_and_unload()
     config = merged.config
@@ -166,15 +229,18 @@ def merge_and_save(peft_model, tokenizer, out_dir: Path, probe_ids: torch.Tensor
         if hasattr(config, "get_text_config"):
             config.get_text_config().tie_word_embeddings = False
     untied = was_tied and not config.tie_word_embeddings
+    # the saved head is its own tensor (a trained head survives the reload), whoever untied the config
+    own_head = head is not None and not config.tie_word_embeddings and not torch.equal(head.weight, emb.weight)
     merged = merged.to(torch.float32)
     with atomic_path(out_dir, is_dir=True) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch.float32, use_safetensors=True)
+        # on the adapter model's device: in a process that imported Unsloth, its patched rotary embedding lives on CUDA
+        reloaded = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch.float32, use_safetensors=True).to(device)
         after = _probe_logits(reloaded, probe_ids)
         diff = (after - before).abs().max().item()
         scale = before.abs().max().item()
         if diff > atol * max(1.0, scale):
             raise RuntimeError(f"merge check failed: reloaded merged model's logits differ from the adapter model's "
                                f"by {diff:.4g} (max |logit| {scale:.3g}); not writing {out_dir}")
-    return {"merge_max_logit_diff": diff, "untied_lm_head": untied}
+    return {"merge_max_logit_diff": diff, "untied_lm_head": untied, "lm_head_saved_separately": own_head}
