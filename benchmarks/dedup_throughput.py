@@ -39,10 +39,8 @@ import json
 import multiprocessing
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -225,31 +223,15 @@ def child(args) -> int:
 
 def run_variant(variant: str, work: Path, p: dict, n_grams: int) -> dict:
     """Run one variant in a child process; sample its process tree's RSS; return its report."""
-    import psutil
+    from procmem import run_sampling_rss
 
     cmd = [sys.executable, __file__, "--child", variant, "--work", str(work), "--p", json.dumps(p),
            "--n-grams", str(n_grams)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def sample():
-        me = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                total = sum(q.memory_info().rss for q in [me, *me.children(recursive=True)])
-                peak[0] = max(peak[0], total)
-            except psutil.Error:
-                pass
-            time.sleep(0.02)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    out, err = proc.communicate()
-    t.join()
+    proc, out, err, peak = run_sampling_rss(cmd)
     if proc.returncode != 0:
         sys.exit(f"error: variant {variant} failed:\n{err[-3000:]}")
     rep = json.loads(out.strip().splitlines()[-1])
-    rep["peak_rss_mib"] = peak[0] / 2**20
+    rep["peak_rss_mib"] = peak / 2**20
     return rep
 
 

@@ -26,14 +26,13 @@ import random
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procmem import run_sampling_rss  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("dedup_clean", "tokenize_chunk")
@@ -63,43 +62,17 @@ def build_corpus(src: Path, dst: Path, scale: int) -> tuple[int, int]:
     return n_docs, n_chars
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 def run_stage(stage: str, cwd: Path) -> dict:
     """Run one stage under /usr/bin/time -v; return wall seconds, max single-process RSS and peak tree RSS (MiB)."""
     cmd = ["/usr/bin/time", "-v", sys.executable, str(REPO / "pipelines" / f"{stage}.py")]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak, done = [0], threading.Event()
-
-    def sample():
-        ps = psutil.Process(proc.pid)
-        while not done.is_set():
-            try:
-                peak[0] = max(peak[0], tree_rss(ps))
-            except psutil.Error:
-                break
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    done.set()
-    sampler.join()
+    proc, out, err, peak = run_sampling_rss(cmd, cwd=cwd, interval=0.1)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"{stage} failed in {cwd} (exit {proc.returncode}):\n{err[-3000:]}")
     maxrss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
     return {"wall_s": round(wall, 1), "max_process_rss_mib": round(maxrss_kb / 1024),
-            "peak_tree_rss_mib": round(peak[0] / 2**20), "stdout": out.strip().splitlines()[-3:]}
+            "peak_tree_rss_mib": round(peak / 2**20), "stdout": out.strip().splitlines()[-3:]}
 
 
 def main():
