@@ -39,6 +39,8 @@ def signatures(n: int) -> np.ndarray:
 
 
 def plain_datasketch(sigs: np.ndarray, p: dict) -> list:
+    """Per row: None (kept) or (kept partner, Jaccard), by a MinHashLSH query of the kept rows, then insertion if
+    kept (best = highest Jaccard, lowest index on ties). tests/test_dedup.py checks near_duplicates against it."""
     from datasketch import LeanMinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=p["threshold"], num_perm=p["num_perm"])

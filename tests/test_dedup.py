@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from datasketch import LeanMinHash, MinHashLSH
 
 from langcpt import clean, dedup
 from langcpt.clean import clean_corpus
@@ -26,8 +25,8 @@ from langcpt.fileio import InputError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("dedup_accuracy", REPO / "benchmarks" / "dedup_accuracy.py")
+def _bench(name: str = "dedup_accuracy"):
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -100,20 +99,8 @@ def test_shingle_hashes_are_the_same_across_texts(fortunes):
 
 
 def reference_near_duplicates(sigs: np.ndarray, p: dict) -> list:
-    """The plain datasketch loop: every row queries the index of kept rows, then is inserted if kept."""
-    lsh = MinHashLSH(threshold=p["threshold"], num_perm=p["num_perm"])
-    kept: dict[int, LeanMinHash] = {}
-    out = []
-    for i, sig in enumerate(sigs):
-        mh = LeanMinHash(seed=p["seed"], hashvalues=sig, scheme="affine32")
-        best = max(((mh.jaccard(kept[k]), -k) for k in lsh.query(mh)), default=(-1.0, 0))
-        if best[0] >= p["threshold"]:
-            out.append((-best[1], best[0]))
-        else:
-            kept[i] = mh
-            lsh.insert(i, mh)
-            out.append(None)
-    return out
+    """The plain datasketch loop (benchmarks/lsh_memory.py's baseline): query the kept rows, insert if kept."""
+    return _bench("lsh_memory").plain_datasketch(sigs, p)
 
 
 def with_copies(texts: list[str], rate: float, n: int, seed: int = 1) -> list[str]:
