@@ -3,11 +3,12 @@
 #   make repro PRESET=eu-basque   first apply profiles/eu-basque.yaml onto params.yaml (kept there; `make presets`
 #                lists them; en-mental-health trains on CC-BY-NC-4.0 content: non-commercial use only)
 #   make test    set up (once) and run the test suite
+#   make plots   the `dvc plots` of the workspace as HTML + PNG in reports/plots/
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: setup repro test presets
+.PHONY: setup repro test presets plots
 PRESET ?=
 setup:
 	bash scripts/setup.sh test
@@ -22,3 +23,9 @@ presets:
 
 test: setup
 	python -m pytest -q
+
+# `dvc plots show` as HTML (reports/plots/index.html, Vega from a CDN) and the same plots as PNG for the README
+# (reports/plots/*.png, rendered offline by scripts/plots_png.py)
+plots: setup
+	dvc plots show -o reports/plots
+	python scripts/plots_png.py

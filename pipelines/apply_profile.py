@@ -18,6 +18,7 @@ from ruamel.yaml.error import YAMLError
 
 from langcpt.fileio import InputError, atomic_path
 from langcpt.params import load_params, merge
+from langcpt.params_schema import validate_params
 from langcpt.stage import run_stage
 
 
@@ -77,7 +78,8 @@ def apply_profile(profile: Path, params: Path) -> str:
         raise InputError(f"{profile}: not valid YAML: {e}") from None
     if not isinstance(override, dict):
         raise InputError(f"{profile}: expected a mapping of params.yaml sections at the top level")
-    merge(load_params(params), override)  # validation only: raises InputError naming an unknown key
+    # validation only: an unknown key, or a value of the wrong type/range, raises InputError naming the key
+    validate_params(merge(load_params(params), override), where=f"{params} + {profile}", root=params.resolve().parent)
     doc = y.load(params.read_text(encoding="utf-8"))
     overlay(doc, override)
     out = io.StringIO()

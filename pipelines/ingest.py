@@ -4,7 +4,7 @@
 """
 from pathlib import Path
 
-from langcpt.fileio import InputError, write_json, write_jsonl
+from langcpt.fileio import InputError, atomic_path, write_json, write_jsonl
 from langcpt.ingest import iter_documents, validate_sources
 from langcpt.params import load_params, section
 from langcpt.stage import Timer, run_stage
@@ -16,12 +16,19 @@ def main():
     validate_sources(cfg["target_sources"])
     validate_sources(cfg["general_sources"])
     report = {}
-    with Timer() as t:
+    with Timer() as t, atomic_path("data/raw", is_dir=True) as out_dir:  # replaced only when both splits worked
         for split, key in (("target", "target_sources"), ("general", "general_sources")):
             stats: dict = {}
-            n = write_jsonl(f"data/raw/{split}.jsonl", iter_documents(cfg[key], cache, stats))
+            try:
+                n = write_jsonl(out_dir / f"{split}.jsonl", iter_documents(cfg[key], cache, stats))
+            except InputError as e:  # langcpt.ingest names a source as sources[i]: say which list it is in
+                msg = str(e)
+                raise InputError(f"ingest.{key}{msg[len('sources'):]}" if msg.startswith("sources[") else msg) \
+                    from None
             if n == 0:
-                raise InputError(f"ingest.{key}: the sources yielded no document")
+                per_source = "; ".join(f"{name!r}: {s['files']} files, {s['skipped']} skipped (empty or unreadable)"
+                                       for name, s in stats.items())
+                raise InputError(f"ingest.{key}: the sources yielded no document ({per_source})")
             report[split] = {"documents": n, "chars": sum(s["chars"] for s in stats.values()), "sources": stats}
             print(f"{split}: {n} documents, {report[split]['chars']:,} chars", flush=True)
     report["wall_seconds"] = t.seconds

@@ -6,13 +6,14 @@ unchanged inputs resumes from the last one). The merged model goes to models/pre
 
     python pipelines/pretrain.py
     LANGCPT_MLFLOW=0 python pipelines/pretrain.py    # without MLflow (a GPU worker that lacks it)
+    dvc exp run -S pretrain.processes=2              # data parallel: re-runs itself under torchrun (hf backend)
 
-With CUDA the Unsloth backend is chosen (`backend: auto`); see README "GPU".
+With CUDA the Unsloth backend is chosen (`backend: auto`, one process); see README "GPU".
 """
 import os
 from pathlib import Path
 
-from langcpt import tracking
+from langcpt import distributed, tracking
 from langcpt.fileio import write_json
 from langcpt.params import load_params, section
 from langcpt.stage import Timer, run_stage
@@ -21,6 +22,7 @@ from langcpt.stage import Timer, run_stage
 def main():
     params = load_params()
     cfg = section(params, "pretrain")
+    distributed.relaunch("pretrain", cfg, __file__)  # processes > 1: torchrun runs this script in each worker
     os.environ.setdefault("LANGCPT_BACKEND", cfg["backend"])  # read when langcpt.training decides on Unsloth
     from langcpt.cpt import continued_pretraining
     from langcpt.training import choose_backend
@@ -32,6 +34,8 @@ def main():
             out_dir=Path("models/pretrained"), checkpoint_dir=Path("checkpoints/pretrain"),
             curves_dir=Path("reports/pretrain"))
         tracking.log_metrics(metrics)
+    if not distributed.is_main():
+        return  # rank 0 writes the metrics
     metrics["wall_seconds"] = t.seconds
     write_json("reports/pretrain/metrics.json", metrics)
     print(f"pretrain: {metrics['steps']} steps, eval perplexity {metrics.get('eval_perplexity')}, "

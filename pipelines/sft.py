@@ -6,11 +6,13 @@ The merged chat model goes to models/sft and is registered in MLflow (transforme
     python pipelines/sft.py
     dvc exp run -S sft.epochs=3 -S sft.learning_rate=1e-4
     LANGCPT_MLFLOW=0 python pipelines/sft.py    # without MLflow: nothing logged or registered
+    dvc exp run -S sft.processes=2              # data parallel: re-runs itself under torchrun (hf backend)
 """
 import os
 from pathlib import Path
 
-from langcpt import tracking
+from langcpt import distributed, tracking
+from langcpt.conversations import load_conversations
 from langcpt.fileio import write_json
 from langcpt.params import load_params, section
 from langcpt.stage import Timer, run_stage
@@ -19,6 +21,8 @@ from langcpt.stage import Timer, run_stage
 def main():
     params = load_params()
     cfg = section(params, "sft")
+    load_conversations(Path(cfg["data"]))  # bad SFT data fails in a second, before torch/transformers load
+    distributed.relaunch("sft", cfg, __file__)  # processes > 1: torchrun runs this script in each worker
     os.environ.setdefault("LANGCPT_BACKEND", cfg["backend"])  # read when langcpt.training decides on Unsloth
     from langcpt.sft import supervised_finetuning
     from langcpt.training import choose_backend
@@ -29,6 +33,8 @@ def main():
             cfg, backend, Path("models/pretrained"), Path(cfg["data"]), out_dir=Path("models/sft"),
             checkpoint_dir=Path("checkpoints/sft"), curves_dir=Path("reports/sft"))
         tracking.log_metrics(metrics)
+        if not distributed.is_main():
+            return  # rank 0 registers and writes the metrics
         if params["mlflow"]["register"] and tracking.enabled():
             from langcpt.registry import register_transformers_model
 

@@ -20,6 +20,8 @@ need_apt=()
 command -v groff >/dev/null || need_apt+=(groff-base)
 command -v dpkg >/dev/null || need_apt+=(dpkg)
 command -v redis-server >/dev/null || need_apt+=(redis-server)  # tests/test_dedup.py: shared LSH index
+command -v go >/dev/null || need_apt+=(golang-go)  # tests/test_gguf_export.py: Ollama TEMPLATE via Go's text/template
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)  # tests/test_remotes.py: DVC SSH remote on loopback
 if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

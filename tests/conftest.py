@@ -55,3 +55,63 @@ def make_tiny_model_dir(path: Path, tokenizer, tie: bool = True, seed: int = 0) 
 @pytest.fixture()
 def tiny_model_dir(tmp_path, smollm2_tokenizer) -> Path:
     return make_tiny_model_dir(tmp_path / "tiny", smollm2_tokenizer)
+
+
+def run(cmd, cwd, env=None, check=True):
+    """A command in `cwd`; on failure the assertion shows the tail of its output."""
+    import subprocess
+
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_upstream(tmp_path_factory, test_cache):
+    """A temp copy of this repository on the tiny profile, built by the real `dvc repro tokenize_chunk` (ingest,
+    dedup_clean, base, tokenize_chunk): the inputs of the training stages. Tests that train copy what they need
+    (`training_dir`) instead of changing it."""
+    import re
+    import shutil
+    import sys
+
+    import yaml
+
+    dst = tmp_path_factory.mktemp("tiny") / "repo"
+    files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], REPO).stdout.split()
+    for f in files:
+        if (REPO / f).is_file():
+            (dst / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / f, dst / f)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "LANGCPT_MLFLOW": "0"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    run([sys.executable, "pipelines/apply_profile.py", "profiles/tiny.yaml"], dst, env)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params["ingest"]["cache_dir"] = params["base"]["cache_dir"] = str(test_cache)
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    run("git init -q -b main && git add -A && git -c user.name=t -c user.email=t@t commit -qm tiny", dst, env)
+    out = run(["dvc", "repro", "tokenize_chunk"], dst, env)
+    assert set(re.findall(r"Running stage '([^']+)'", out.stdout)) == {"ingest", "dedup_clean", "base", "tokenize_chunk"}
+    run("git add -A && git -c user.name=t -c user.email=t@t commit -qm built", dst, env)
+    return {"path": dst, "env": env}
+
+
+def training_dir(upstream: dict, dst: Path, **pretrain) -> Path:
+    """A folder where `python pipelines/pretrain.py` runs outside DVC: the upstream params with `pretrain` keys
+    replaced, its base model and token files linked (read only), the stage script copied."""
+    import shutil
+
+    import yaml
+
+    src = upstream["path"]
+    params = yaml.safe_load((src / "params.yaml").read_text())
+    params["pretrain"].update(pretrain)
+    (dst / "models").mkdir(parents=True)
+    (dst / "data").mkdir()
+    (dst / "models/base").symlink_to(src / "models/base")
+    (dst / "data/tokens").symlink_to(src / "data/tokens")
+    shutil.copytree(src / "pipelines", dst / "pipelines")
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    return dst

@@ -7,13 +7,19 @@ shared by all tests through module-scoped fixtures.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from langcpt.fileio import InputError
-from langcpt.gguf_export import (DEFAULT_CACHE, chat, chatml_format, convert_to_gguf, ensure_converter, generate,
-                                 gguf_metadata, load, modelfile_from_chat_template, quantize)
+from langcpt.gguf_export import (DEFAULT_CACHE, chat, chat_conversations, chat_template_parity, chatml_format,
+                                 convert_to_gguf, decode_speed, ensure_converter, generate, gguf_metadata,
+                                 heldout_blocks, hf_greedy_reply, hf_reference, load, logit_parity,
+                                 modelfile_from_chat_template, quantize, tokenizer_parity)
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -180,20 +186,71 @@ def test_tokenizer_parity(llm_f16, tokenizer):
     assert llm_f16.tokenize(special.encode(), add_bos=False, special=True) == ids
 
 
-def test_logits_parity_f16(llm_f16, hf_dir, tokenizer):
+def _chat_text(tokenizer):
+    messages = [{"role": "system", "content": "Sei nett."}, {"role": "user", "content": "Hallo"}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + ANSWER + "<|im_end|>\n"
+
+
+def test_heldout_blocks(tmp_path):
+    np.save(tmp_path / "val.npy", np.arange(40, dtype=np.uint16).reshape(10, 4))
+    assert heldout_blocks(tmp_path / "val.npy", 3, max_tokens=2) == [[0, 1], [16, 17], [36, 37]]
+    assert len(heldout_blocks(tmp_path / "val.npy", 50)) == 10
+    np.save(tmp_path / "flat.npy", np.arange(4))
+    with pytest.raises(InputError, match="2-D"):
+        heldout_blocks(tmp_path / "flat.npy", 2)
+    with pytest.raises(InputError, match="no such file"):
+        heldout_blocks(tmp_path / "missing.npy", 2)
+
+
+def test_tokenizer_parity_gate(f16, tokenizer, tok_dir):
+    texts = GERMAN + [_chat_text(tokenizer), "<|endoftext|>Ende.<|endoftext|>"]
+    result = tokenizer_parity(f16, tokenizer, texts)
+    assert result["mismatches"] == [] and result["texts"] == len(texts) and result["tokens"] > 50
+    other = transformers.AutoTokenizer.from_pretrained(tok_dir)
+    other.add_tokens(["Straße"])  # HF now has one token llama.cpp's vocabulary lacks
+    bad = tokenizer_parity(f16, other, texts)["mismatches"]
+    assert [m["text"] for m in bad] == [0]
+    assert len(other) - 1 in bad[0]["hf"] and len(other) - 1 not in bad[0]["llama_cpp"]
+
+
+def test_logit_parity_gate(f16, quants, hf_dir, tokenizer):
+    sequences = [tokenizer(t, add_special_tokens=False).input_ids for t in GERMAN + [_chat_text(tokenizer)]]
+    reference = hf_reference(hf_dir, sequences)
+    full = logit_parity(f16, sequences, reference)
+    assert full["positions"] == sum(map(len, sequences)) == full["decisive_positions"]
+    assert full["argmax_agreement"] >= 0.99, full
+    q8 = logit_parity(quants["q8_0"], sequences, reference, tie_margin=0.1)
+    assert 0 < q8["argmax_agreement"] <= 1 and q8["decisive_positions"] <= q8["positions"]
+    shifted = [{"argmax": r["argmax"][1:] + [0], "margin": r["margin"]} for r in reference]
+    assert logit_parity(f16, sequences, shifted)["argmax_agreement"] < 0.5  # the gate sees a wrong model
+    assert logit_parity(f16, sequences, shifted, tie_margin=1e9)["decisive_positions"] == 0
+
+
+def test_chat_template_parity_gate(f16, tokenizer, tok_dir):
+    convs = chat_conversations("Du bist nett.", ["Hallo", "Wie geht's?"])
+    assert len(convs) == 5 and chat_template_parity(f16, tokenizer, convs) == []
+    other = transformers.AutoTokenizer.from_pretrained(tok_dir)
+    other.chat_template = tokenizer.chat_template.replace("'<|im_start|>assistant\n'", "'<|im_start|>assistant:\n'")
+    assert other.chat_template != tokenizer.chat_template
+    problems = chat_template_parity(f16, other, convs)
+    assert any("chat template" in p for p in problems) and any(p.startswith("conversation 0") for p in problems)
+
+
+def test_greedy_reply_matches_llama_cpp_and_stops(f16, hf_dir, tokenizer):
     model = transformers.AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
-    agree = total = 0
-    for text in GERMAN + [tokenizer.apply_chat_template([{"role": "user", "content": "Hallo"}], tokenize=False,
-                                                        add_generation_prompt=True) + ANSWER]:
-        ids = tokenizer(text, add_special_tokens=False).input_ids
-        with torch.no_grad():
-            hf = model(torch.tensor([ids])).logits[0].numpy()
-        llm_f16.reset()
-        llm_f16.eval(ids)
-        cpp = np.asarray(llm_f16.scores[: len(ids)])
-        agree += int((hf.argmax(-1) == cpp.argmax(-1)).sum())
-        total += len(ids)
-    assert agree / total >= 0.99, f"argmax agreement {agree}/{total}"
+    messages = [{"role": "user", "content": "Hallo"}]
+    ids = hf_greedy_reply(model, tokenizer, messages, 24)
+    assert tokenizer.decode(ids).strip() == ANSWER  # stopped at <|im_end|>, which is not included
+    out = chat(f16, messages, max_tokens=24)
+    assert out["text"].strip() == ANSWER and out["finish_reason"] == "stop"
+
+
+def test_decode_speed(f16):
+    llm = load(f16, n_ctx=256)
+    try:
+        assert decode_speed(llm, "Guten Tag", n_tokens=8) > 0
+    finally:
+        llm.close()
 
 
 # ---------------------------------------------------------------- Modelfile
@@ -308,3 +365,77 @@ def test_smollm2_shapes_tied_kquants(tok_dir, tmp_path):
         out = quantize(f16, tmp_path / f"s-{q}.gguf", q)
         assert out.stat().st_size < f16.stat().st_size
         assert generate(out, "Hallo", max_tokens=4)["tokens"] > 0
+
+
+# ---------------------------------------------------------------- Modelfile TEMPLATE rendered by Go's text/template
+GO_RENDERER = Path(__file__).parent / "go" / "ollama_render.go"
+CONVERSATIONS = {
+    "system + user": [{"role": "system", "content": "Du bist ein Support-Bot."},
+                      {"role": "user", "content": "Mein Paket ist nicht angekommen."}],
+    "user only (template's default system)": [{"role": "user", "content": "Hallo!"}],
+    "multi-turn with system": [{"role": "system", "content": "Sei kurz."}, {"role": "user", "content": "Hallo"},
+                               {"role": "assistant", "content": "Hallo! Wie geht es dir?"},
+                               {"role": "user", "content": "Nicht so gut.\nIch bin müde."}],
+    "multi-turn without system": [{"role": "user", "content": "Wer bist du?"},
+                                  {"role": "assistant", "content": "Ein Gesprächsbegleiter."},
+                                  {"role": "user", "content": 'Was heißt "{{ .Role }}" und \\n?'}],
+}
+
+
+@pytest.fixture(scope="module")
+def go_render(tmp_path_factory):
+    """The Go renderer (tests/go/ollama_render.go) built once per test module; GOCACHE/GOPATH in a temp dir and
+    GOTOOLCHAIN=local, so go downloads nothing. Returns render(template, messages, system="") -> str."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("`go` is not installed (Debian: apt-get install golang-go; scripts/setup.sh installs it): "
+                    "the Ollama TEMPLATE is rendered with Go's own text/template, as Ollama does")
+    d = tmp_path_factory.mktemp("go")
+    env = {**os.environ, "GOCACHE": str(d / "cache"), "GOPATH": str(d / "gopath"), "GOTOOLCHAIN": "local",
+           "GOFLAGS": "", "CGO_ENABLED": "0"}
+    proc = subprocess.run([go, "build", "-o", str(d / "render"), str(GO_RENDERER)], cwd=d, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+    def render(template: str, messages: list[dict], system: str = "") -> str:
+        proc = subprocess.run([str(d / "render")], input=json.dumps(
+            {"template": template, "system": system, "messages": messages}), capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    return render
+
+
+def test_go_renderer_is_real_text_template(go_render):
+    """Go semantics, not Python's: missing keys render empty, `index`/`ne` work, consecutive roles merge."""
+    tpl = '{{ if ne (index .Messages 0).Role "system" }}[no system]{{ end }}{{ range .Messages }}<{{ .Role }}>' \
+          '{{ .Content }}{{ end }}|{{ .System }}|{{ .Nope }}|'
+    assert go_render(tpl, [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]) == \
+        "[no system]<user>a\n\nb||<no value>|"
+    assert go_render(tpl, [{"role": "user", "content": "a"}], system="S") == "<system>S<user>a|S|<no value>|"
+
+
+@pytest.mark.parametrize("name", CONVERSATIONS)
+def test_modelfile_template_renders_like_hf(go_render, tokenizer, name):
+    """The Modelfile's TEMPLATE (parsed back from the Modelfile) executed by Go equals apply_chat_template."""
+    messages = CONVERSATIONS[name]
+    template = dict(parse_modelfile(modelfile_from_chat_template(tokenizer, "m.gguf", None, {})))["template"]
+    want = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert go_render(template, messages) == want
+
+
+@pytest.mark.parametrize("system", ["Du bist ein Support-Bot.", TRICKY])
+def test_modelfile_system_renders_like_hf(go_render, tokenizer, system):
+    """Ollama prepends the Modelfile SYSTEM to a conversation without one: the result is HF's rendering of the
+    conversation with that system message, also for a SYSTEM with quotes, backslashes and newlines."""
+    cmds = dict(parse_modelfile(modelfile_from_chat_template(tokenizer, "m.gguf", system, {"temperature": 0.7})))
+    assert cmds["system"] == system
+    for messages in (CONVERSATIONS["user only (template's default system)"],
+                     CONVERSATIONS["multi-turn without system"]):
+        want = tokenizer.apply_chat_template([{"role": "system", "content": system}, *messages], tokenize=False,
+                                             add_generation_prompt=True)
+        assert go_render(cmds["template"], messages, system=cmds["system"]) == want
+    # A conversation's own system message wins over the Modelfile's, as in Ollama and HF.
+    messages = CONVERSATIONS["system + user"]
+    want = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert go_render(cmds["template"], messages, system=cmds["system"]) == want

@@ -8,8 +8,8 @@ import yaml
 
 from conftest import REPO
 from langcpt.fileio import InputError
-from langcpt.packing import (BlockPacker, is_validation, load_blocks, open_blocks, save_blocks, split_documents,
-                             token_dtype, tokenize_and_pack)
+from langcpt.packing import (BlockPacker, ReplayMixer, batched, check_replay, interleave, is_validation, load_blocks,
+                             open_blocks, save_blocks, split_documents, token_dtype, tokenize_and_pack)
 
 DOCS = [f"Dokument Nummer {i}: Der schnelle braune Fuchs springt über den faulen Hund." for i in range(400)]
 
@@ -103,14 +103,17 @@ def test_stage_streams_the_same_blocks_as_packing_in_memory(tmp_path, smollm2_to
     assert proc.returncode == 0, proc.stderr
     sep = tok.convert_tokens_to_ids("<|endoftext|>")
     train, val = split_documents(DOCS, 0.2, seed=0)
+    general_held_out = [g for g in general if is_validation(g, 0.5, seed=0)]  # replay.holdout_fraction default
+    assert 0 < len(general_held_out) < len(general)
     expected = {"train": tokenize_and_pack(train, tok, 16, sep),
                 "val": tokenize_and_pack(val, tok, 16, sep, max_blocks=5),
-                "general_val": tokenize_and_pack(general, tok, 16, sep, max_blocks=5)}
+                "general_val": tokenize_and_pack(general_held_out, tok, 16, sep, max_blocks=5)}
     for name, arr in expected.items():
         assert np.array_equal(load_blocks(tmp_path / "data" / "tokens" / f"{name}.npy"), arr), name
     report = json.loads((tmp_path / "reports" / "tokenize.json").read_text())
     assert (report["train_documents"], report["val_documents"], report["general_documents"]) == \
-        (len(train), len(val), len(general))
+        (len(train), len(val), len(general_held_out))
+    assert report["replay_tokens"] == 0 and report["target_train_tokens"] == report["train_tokens"]
     assert report["train_tokens"] == expected["train"].size and report["val_blocks"] == 5
 
 
@@ -128,7 +131,8 @@ def test_stage_separator_defaults_to_eos_and_rejects_unknown_tokens(tmp_path, sm
     report = json.loads((tmp_path / "reports" / "tokenize.json").read_text())
     assert report["separator_token"] == tok.eos_token
     blocks = load_blocks(tmp_path / "data" / "tokens" / "general_val.npy")
-    assert np.array_equal(blocks, tokenize_and_pack(DOCS[:60], tok, 16, tok.eos_token_id, max_blocks=5))
+    held_out = [d for d in DOCS[:60] if is_validation(d, 0.5)]
+    assert np.array_equal(blocks, tokenize_and_pack(held_out, tok, 16, tok.eos_token_id, max_blocks=5))
     cfg = yaml.safe_load((tmp_path / "params.yaml").read_text())
     cfg["tokenize"]["separator_token"] = "<|no-such-token|>"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(cfg))
@@ -143,3 +147,73 @@ def test_stage_names_the_bad_line(tmp_path, smollm2_tokenizer):
     proc = run_stage_script(tmp_path)
     assert proc.returncode == 1 and "general.jsonl:61" in proc.stderr and "'text'" in proc.stderr
     assert not list((tmp_path / "data" / "tokens").iterdir())  # nothing half-written
+
+
+def test_interleave_spreads_the_second_rows_evenly_and_keeps_order():
+    a, b = np.arange(8).reshape(8, 1), np.arange(100, 102).reshape(2, 1)
+    assert interleave(a, b)[:, 0].tolist() == [0, 1, 100, 2, 3, 4, 5, 101, 6, 7]
+    assert interleave(a, b[:0]) is a and np.array_equal(interleave(a[:0], b), b)
+
+
+def test_replay_mixer_keeps_the_ratio_at_every_step_and_under_a_cap(smollm2_tokenizer):
+    tok = smollm2_tokenizer
+    english = [f"Line {i}: the quick brown fox jumps over the lazy dog." for i in range(40)]
+    target = tokenize_and_pack(DOCS, tok, 16, 0)
+    mixer = ReplayMixer(BlockPacker(tok, 16, 0), batched(english * 50, 7), ratio=0.2)
+    mixed = [mixer.mix(part) for part in np.array_split(target, 9)]
+    for i in range(1, 10):  # after every batch: replay = target * 0.2 / 0.8, half up
+        t = sum(len(p) for p in np.array_split(target, 9)[:i])
+        assert sum(len(m) for m in mixed[:i]) == t + int(t * 0.25 + 0.5)
+    rows = np.concatenate(mixed)
+    replay = tokenize_and_pack(english * 50, tok, 16, 0)
+    is_replay = np.array([any(np.array_equal(r, x) for x in replay[:200]) for r in rows])
+    assert is_replay.sum() == mixer.replay_blocks == int(len(target) * 0.25 + 0.5)
+    assert np.array_equal(rows[~is_replay], target)  # target blocks all there, in order
+    assert np.array_equal(rows[is_replay], replay[:mixer.replay_blocks])
+    capped = ReplayMixer(BlockPacker(tok, 16, 0), batched(english * 50, 7), ratio=0.2, max_blocks=30)
+    assert len(capped.mix(target[:24])) == 30 and capped.replay_blocks == 6
+    dry = ReplayMixer(BlockPacker(tok, 16, 0), iter([]), ratio=0.5)
+    with pytest.raises(InputError, match="tokenize.replay"):
+        dry.mix(target[:4])
+
+
+@pytest.mark.parametrize("bad, key", [({"ratio": 1.0}, "ratio"), ({"ratio": "0.1"}, "ratio"),
+                                      ({"source": "wiki"}, "source"), ({"holdout_fraction": 0}, "holdout_fraction")])
+def test_replay_params_are_checked(bad, key):
+    assert check_replay(None) == {"ratio": 0.0, "source": "general", "holdout_fraction": 0.5}
+    with pytest.raises(InputError, match=f"tokenize.replay.{key}"):
+        check_replay(bad)
+
+
+def test_stage_replays_only_general_documents_outside_the_held_out_split(tmp_path, smollm2_tokenizer):
+    tok = smollm2_tokenizer
+    general = [f"English line {i}: marker{i:03d}x and some more words to read." for i in range(120)]
+    held_out = {g for g in general if is_validation(g, 0.5, seed=0)}
+    write_stage_inputs(tmp_path, tok, DOCS, general, max_val_blocks=None, replay={"ratio": 0.2, "source": "general"})
+    proc = run_stage_script(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    tokens = tmp_path / "data" / "tokens"
+    report = json.loads((tmp_path / "reports" / "tokenize.json").read_text())
+    train, val = split_documents(DOCS, 0.2, seed=0)
+    target_blocks = tokenize_and_pack(train, tok, 16, tok.convert_tokens_to_ids("<|endoftext|>"))
+    assert report["train_blocks"] == len(target_blocks) + int(len(target_blocks) * 0.25 + 0.5) == \
+        len(load_blocks(tokens / "train.npy"))
+    assert report["replay_tokens"] == report["replay_blocks"] * 16 > 0
+    assert report["replay_share"] == pytest.approx(0.2, abs=0.01)
+    assert report["replay_pool_passes"] >= 2  # 60 short English documents: the pool is cycled for the 20%
+    train_text = tok.decode(load_blocks(tokens / "train.npy").reshape(-1).tolist())
+    general_val_text = tok.decode(load_blocks(tokens / "general_val.npy").reshape(-1).tolist())
+    markers = {g: g.split(": ")[1].split()[0] for g in general}
+    assert all(markers[g] not in train_text for g in held_out)  # no held-out English document is trained on
+    pool = [g for g in general if g not in held_out]  # replayed (a marker cut by a block edge may not show whole)
+    assert sum(markers[g] in train_text for g in pool) >= 0.8 * len(pool)
+    assert not [g for g in general if g not in held_out and markers[g] in general_val_text]
+    # ratio 0: the training blocks are the target language's alone, as before replay existed
+    write_stage_inputs(tmp_path / "r0", tok, DOCS, general, replay={"ratio": 0.0})
+    assert run_stage_script(tmp_path / "r0").returncode == 0
+    assert np.array_equal(load_blocks(tmp_path / "r0" / "data" / "tokens" / "train.npy"), target_blocks)
+    # a cap on training blocks holds with replay, and replay keeps its share of it
+    write_stage_inputs(tmp_path / "cap", tok, DOCS, general, max_train_blocks=20, replay={"ratio": 0.2})
+    assert run_stage_script(tmp_path / "cap").returncode == 0
+    report = json.loads((tmp_path / "cap" / "reports" / "tokenize.json").read_text())
+    assert (report["train_blocks"], report["replay_blocks"]) == (20, 4)

@@ -2,6 +2,7 @@
 
 It builds every stage (real Debian corpora, the real SmolLM2 base, real training, real llama.cpp), then checks that
 a second `dvc repro` runs nothing and that changing a pretrain param reruns exactly pretrain and what follows it.
+The first `dvc repro` runs without any network (`unshare -n`) where network namespaces are permitted.
 """
 import json
 import os
@@ -47,8 +48,22 @@ def repo(tmp_path_factory, test_cache):
     params["ingest"]["cache_dir"] = params["base"]["cache_dir"] = str(test_cache)  # shared download cache
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     sh("git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm tiny", dst, env)
-    first = sh(["dvc", "repro"], dst, env)
-    return {"path": dst, "env": env, "first": first.stdout + first.stderr}
+    # the offline guarantee (tests/test_offline.py): with the shared download cache filled first, the first full
+    # `dvc repro` runs in a network namespace with no network at all, where the machine permits one
+    from test_offline import REASON, fill_cache, offline
+
+    if REASON is None:
+        fill_cache(params, test_cache)
+    first = sh(offline(["dvc", "repro"]) if REASON is None else ["dvc", "repro"], dst, env)
+    return {"path": dst, "env": env, "first": first.stdout + first.stderr, "offline": REASON is None}
+
+
+def test_the_whole_pipeline_ran_without_network(repo):
+    from test_offline import REASON
+
+    if REASON is not None:
+        pytest.skip(f"no network namespace here: {REASON}")
+    assert repo["offline"] and stages_run(repo["first"]) == ALL_STAGES  # every stage, inside `unshare -n`
 
 
 def test_repro_builds_every_stage_with_outputs_and_metrics(repo):

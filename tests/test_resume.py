@@ -4,7 +4,8 @@
 reference (outside DVC, so DVC's run cache cannot stand in for the runs below). Then `dvc repro pretrain` is
 killed with SIGKILL (the whole process group: dvc and the stage) as soon as its first checkpoint is complete, and
 `dvc repro pretrain` is run again: it must continue from that checkpoint (optimizer, scheduler, RNG and data
-position restored by the Trainer) and log the same losses as the reference, step by step.
+position restored by the Trainer) and log the same losses as the reference, step by step, within float noise; its
+final held-out loss must be within the run-to-run noise of uninterrupted runs.
 """
 import csv
 import json
@@ -12,23 +13,15 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
 import yaml
 
-from test_pipeline_e2e import sh  # noqa: F401 - same helper, same repo layout
-from conftest import REPO
+from conftest import run as sh, training_dir
 
 STEPS, SAVE_EVERY = 6, 2
-
-
-def _copy_repo(dst):
-    files = sh(["git", "ls-files", "--cached", "--others", "--exclude-standard"], REPO).stdout.split()
-    for f in files:
-        if (REPO / f).is_file():
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / f, dst / f)
 
 
 def _losses(root):
@@ -37,23 +30,22 @@ def _losses(root):
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, test_cache):
-    import sys
-    from pathlib import Path
-
+def repo(tiny_upstream, tmp_path_factory):
     dst = tmp_path_factory.mktemp("resume") / "repo"
-    _copy_repo(dst)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "LANGCPT_MLFLOW": "0"}
-    sh([sys.executable, "pipelines/apply_profile.py", "profiles/tiny.yaml"], dst, env)
+    shutil.copytree(tiny_upstream["path"], dst, symlinks=True)  # its own DVC repo: the upstream stays as it was
+    env = tiny_upstream["env"]
     params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["ingest"]["cache_dir"] = params["base"]["cache_dir"] = str(test_cache)
     params["pretrain"].update(max_steps=STEPS, save_steps=SAVE_EVERY, eval_steps=SAVE_EVERY, logging_steps=1)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
-    sh("git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm tiny", dst, env)
-    sh(["dvc", "repro", "tokenize_chunk"], dst, env)  # the upstream stages
+    sh("git add -A && git -c user.name=t -c user.email=t@t commit -qm resume", dst, env)
     sh([sys.executable, "pipelines/pretrain.py"], dst, env)  # the uninterrupted reference run
-    return {"path": dst, "env": env}
+    # the noise baseline: equally valid uninterrupted runs, the same one again (CPU training is not bit-exact run to
+    # run: multi-threaded gradient sums) and one that differs only in its seed
+    again = training_dir(tiny_upstream, tmp_path_factory.mktemp("again") / "run", **params["pretrain"])
+    other = training_dir(tiny_upstream, tmp_path_factory.mktemp("seed") / "run", **{**params["pretrain"], "seed": 7})
+    for run_dir in (again, other):
+        sh([sys.executable, "pipelines/pretrain.py"], run_dir, env)
+    return {"path": dst, "env": env, "baselines": (again, other)}
 
 
 def test_sigkilled_pretrain_resumes_from_its_last_checkpoint(repo):
@@ -90,5 +82,13 @@ def test_sigkilled_pretrain_resumes_from_its_last_checkpoint(repo):
         # updates amplify (0.05% at the first resumed step, 0.26% two steps later seen), while consecutive
         # batches' losses differ by 5-20%, so a wrong data position would show
         assert resumed[step][0] == pytest.approx(loss, rel=1e-2), (step, resumed, reference)
-    assert metrics["eval_loss"] == pytest.approx(ref_metrics["eval_loss"], rel=1e-2)
+    # within noise: the resumed run's final held-out loss is no further from the reference than twice the largest
+    # spread between equally valid uninterrupted runs (measured here: the same run again 0.005 off, another seed
+    # 0.008-0.016 off, the resumed run 0.0045-0.0086 off)
+    noise = max(abs(json.loads((d / "reports/pretrain/metrics.json").read_text())["eval_loss"] - ref_metrics["eval_loss"])
+                for d in repo["baselines"])
+    resume_diff = abs(metrics["eval_loss"] - ref_metrics["eval_loss"])
+    print(f"final eval loss: reference {ref_metrics['eval_loss']}, resumed {metrics['eval_loss']} ({resume_diff:.5f} "
+          f"off), uninterrupted runs up to {noise:.5f} off")
+    assert noise > 0 and resume_diff <= 2 * noise, (resume_diff, noise)
     assert not (root / "checkpoints/pretrain").exists()  # a finished run deletes its checkpoints

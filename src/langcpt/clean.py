@@ -148,7 +148,7 @@ from datasketch import MinHashLSH
 
 from langcpt.dedup import check_dedup_cfg, near_duplicates, normalize_for_dedup, signatures
 from langcpt.dedup import minhash_template, shingles, signature  # noqa: F401  (re-exported for callers of clean.*)
-from langcpt.fileio import InputError, atomic_path
+from langcpt.fileio import InputError, atomic_path, redact
 
 # Removal keys, in rule order; metrics["removed"] always holds all of them.
 REMOVAL_KEYS = (
@@ -314,7 +314,10 @@ def validate_cfg(cfg: dict | None) -> dict:
                 f"clean.threshold: {out['threshold']} does not work with clean.num_perm {out['num_perm']} "
                 f"({e}); lower the threshold or raise num_perm"
             ) from None
-    check_dedup_cfg(out)
+    try:
+        check_dedup_cfg(out)
+    except InputError as e:  # the message quotes redis_url: never print its password
+        raise InputError(redact(str(e))) from None
     if out["language"] is not None and out["language"] not in _identifier().labels:
         raise InputError(f"clean.language: {out['language']!r} is not a language py3langid knows")
     if out["min_stop_words"] and out["stop_words"] is None and out["language"] is not None \

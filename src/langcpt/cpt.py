@@ -14,7 +14,8 @@ from transformers import default_data_collator  # noqa: E402
 
 
 class BlockDataset(torch.utils.data.Dataset):
-    """Fixed-length token blocks; labels are the inputs (the model shifts them)."""
+    """Fixed-length token blocks; labels are the inputs (the model shifts them). Packed blocks have no padding, so
+    no attention mask: the model takes its causal fast path (a mask of ones would be checked on every step)."""
 
     def __init__(self, blocks: np.ndarray, limit: int | None = None):
         self.blocks = blocks if limit is None else blocks[:limit]
@@ -24,7 +25,7 @@ class BlockDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         ids = torch.from_numpy(np.asarray(self.blocks[i], dtype=np.int64))
-        return {"input_ids": ids, "labels": ids.clone(), "attention_mask": torch.ones_like(ids)}
+        return {"input_ids": ids, "labels": ids.clone()}
 
 
 def continued_pretraining(cfg: dict, backend: str, base_dir: Path, train_blocks: Path, val_blocks: Path,

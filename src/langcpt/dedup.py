@@ -199,7 +199,7 @@ def signature(norm: str, template: MinHash, shingle_chars: int = 5, shingle_word
 
 def check_dedup_cfg(p: dict) -> None:
     """Raise InputError (naming the key) for a bad lsh_storage / redis_url, or an unreachable Redis server."""
-    from langcpt.fileio import InputError
+    from langcpt.fileio import InputError, redact
 
     if p["lsh_storage"] not in ("memory", "redis"):
         raise InputError(f"clean.lsh_storage: expected \"memory\" or \"redis\", got {p['lsh_storage']!r}")
@@ -212,7 +212,7 @@ def check_dedup_cfg(p: dict) -> None:
     try:
         redis.Redis.from_url(p["redis_url"], socket_connect_timeout=5).ping()
     except (ValueError, redis.RedisError) as e:
-        raise InputError(f"clean.redis_url: cannot use Redis at {p['redis_url']!r}: {e}") from None
+        raise InputError(f"clean.redis_url: cannot use Redis at {redact(p['redis_url'])!r}: {redact(str(e))}") from None
 
 
 def make_lsh(p: dict) -> MinHashLSH:

@@ -1,13 +1,16 @@
 """Small file helpers shared by every stage: atomic outputs and JSONL.
 
 A stage never leaves a half-written output: it writes to a temporary sibling and renames it into place at the
-end, so an interrupted run leaves the previous output (or nothing) behind.
+end, so an interrupted run leaves the previous output (or nothing) behind. A full disk while writing becomes an
+InputError (a clean `error:` exit 1) naming the output, whose previous version stays.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +21,18 @@ class InputError(ValueError):
     """Bad user input (file, line or key named in the message). Pipelines turn it into a clean exit 1."""
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):(?P<secret>[^@/\s]+)@")
+
+
+def redact(text: str) -> str:
+    """`text` with the password of every URL in it (scheme://user:password@host) replaced by ***: for messages,
+    logs and tracked params that may quote a URL from params or the environment (Redis, S3, MLflow servers)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}:***@", text)
+
+
+_TMP_PART = re.compile(r"(?<![^/])\.([^/]+)\.[^./]+\.tmp(?=/|$)")  # data/.raw.k3j2.tmp/x -> data/raw/x
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to `final`; on success rename it to `final` (replacing it), else delete it."""
@@ -26,7 +41,14 @@ def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     target = tmp if is_dir else tmp / final.name
     try:
-        yield target
+        try:
+            yield target
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):  # a full disk is the machine's state, not a bug: say so
+                name = _TMP_PART.sub(r"\1", final.as_posix())  # a file inside an atomic folder: the folder's name
+                raise InputError(f"{name}: no space left on device while writing it; the previous {name} is "
+                                 f"unchanged") from None
+            raise
         if is_dir:  # mkdtemp makes 0700; give the output the usual permissions
             umask = os.umask(0)
             os.umask(umask)

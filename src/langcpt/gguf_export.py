@@ -117,7 +117,8 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
 
         gguf_py = str(script.parent / "gguf-py")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [gguf_py, os.environ.get("PYTHONPATH")]))}
-        cmd = [sys.executable, str(script), str(stage), "--outfile", str(tmp), "--outtype", outtype]
+        cmd = [sys.executable, str(script), str(stage), "--outfile", str(tmp), "--outtype", outtype,
+               "--model-name", hf_dir.resolve().name]  # general.name (else the temp folder's name)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0 or not tmp.is_file():
             raise RuntimeError(f"convert_hf_to_gguf.py failed on {hf_dir} (exit {proc.returncode}):\n"
@@ -229,11 +230,13 @@ def generate(gguf_path, prompt: str, max_tokens: int = 64, temperature: float = 
 
 
 def chat(gguf_path, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0, seed: int = 0,
-         n_ctx: int = 2048) -> dict:
-    """Chat completion with the chat template from the GGUF metadata. `gguf_path` may also be a loaded Llama."""
+         n_ctx: int = 2048, **sampling) -> dict:
+    """Chat completion with the chat template from the GGUF metadata. `gguf_path` may also be a loaded Llama.
+    `sampling`: further create_chat_completion arguments (top_p, repeat_penalty, ...)."""
     with _model(gguf_path, n_ctx, seed) as llm:
         t0 = time.perf_counter()
-        out = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        out = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature, seed=seed,
+                                         **sampling)
         return _result(out["choices"][0]["message"]["content"] or "", out, time.perf_counter() - t0)
 
 
@@ -255,6 +258,150 @@ def _result(text: str, out: dict, seconds: float) -> dict:
     return {"text": text, "finish_reason": out["choices"][0]["finish_reason"], "tokens": n,
             "prompt_tokens": out["usage"]["prompt_tokens"], "seconds": round(seconds, 4),
             "tokens_per_s": round(n / seconds, 2) if seconds > 0 else 0.0}
+
+
+# ---------------------------------------------------------------- parity gates (HF against GGUF)
+def heldout_blocks(val_npy: str | os.PathLike, n_blocks: int, max_tokens: int | None = None) -> list[list[int]]:
+    """`n_blocks` packed blocks of a tokenize_chunk .npy (spread evenly over it) as id lists, cut to max_tokens."""
+    import numpy as np
+
+    val_npy = Path(val_npy)
+    if not val_npy.is_file():
+        raise InputError(f"{val_npy}: no such file (held-out blocks for the parity gates)")
+    arr = np.load(val_npy, mmap_mode="r")
+    if arr.ndim != 2 or not len(arr):
+        raise InputError(f"{val_npy}: expected a non-empty 2-D array of token ids, got shape {arr.shape}")
+    rows = sorted(set(np.linspace(0, len(arr) - 1, min(n_blocks, len(arr))).astype(int).tolist()))
+    return [arr[i][:max_tokens].tolist() for i in rows]
+
+
+def chat_conversations(system: str, prompts: list[str], reply: str = "Das klingt schwer. Magst du mehr erzählen?"
+                       ) -> list[list[dict]]:
+    """Conversations that cover the chat tokens: with and without a system message, multi-turn."""
+    convs = []
+    for p in prompts:
+        convs.append([{"role": "system", "content": system}, {"role": "user", "content": p}])
+        convs.append([{"role": "user", "content": p}])
+    if prompts:
+        convs.append([{"role": "system", "content": system}, {"role": "user", "content": prompts[0]},
+                      {"role": "assistant", "content": reply}, {"role": "user", "content": prompts[-1]}])
+    return convs
+
+
+def tokenizer_parity(gguf_path, tokenizer, texts: list[str]) -> dict:
+    """HF token ids against llama.cpp's (special tokens parsed) for each text; returns counts and the mismatches."""
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(gguf_path), vocab_only=True, verbose=False)
+    mismatches, n_tokens = [], 0
+    try:
+        for i, text in enumerate(texts):
+            want = tokenizer(text, add_special_tokens=False).input_ids
+            got = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            n_tokens += len(want)
+            if got != want:
+                at = next((k for k, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+                mismatches.append({"text": i, "position": at, "hf": want[max(0, at - 2): at + 4],
+                                   "llama_cpp": got[max(0, at - 2): at + 4], "excerpt": text[:80]})
+    finally:
+        llm.close()
+    return {"texts": len(texts), "tokens": n_tokens, "mismatches": mismatches}
+
+
+def hf_reference(model, sequences: list[list[int]]) -> list[dict]:
+    """Per sequence, the HF causal LM's greedy next-token ids at every position ("argmax") and the gap between its
+    two largest logits there ("margin"). `model` is a loaded model or a folder (loaded in float32)."""
+    import torch
+
+    if isinstance(model, (str, os.PathLike)):
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32).eval()
+    out = []
+    with torch.no_grad():
+        for ids in sequences:
+            top = model(torch.tensor([ids])).logits[0].float().topk(2, dim=-1)
+            out.append({"argmax": top.indices[:, 0].tolist(),
+                        "margin": (top.values[:, 0] - top.values[:, 1]).tolist()})
+    return out
+
+
+def logit_parity(gguf_path, sequences: list[list[int]], reference: list[dict], tie_margin: float = 0.0) -> dict:
+    """Argmax agreement of llama.cpp with the reference (hf_reference) over all positions of all sequences.
+
+    argmax_agreement counts every position. decisive_agreement leaves out near-ties, positions where the reference's
+    two best logits are less than `tie_margin` apart (there either answer is the model's; quantization flips them)."""
+    import numpy as np
+
+    llm = load(gguf_path, n_ctx=max(len(s) for s in sequences), logits_all=True)
+    same, decisive = [], []
+    try:
+        for ids, ref in zip(sequences, reference):
+            llm.reset()
+            llm.eval(ids)
+            cpp = np.asarray(llm.scores[: len(ids)]).argmax(-1)
+            same.append(cpp == np.asarray(ref["argmax"]))
+            decisive.append(np.asarray(ref["margin"]) >= tie_margin)
+    finally:
+        llm.close()
+    same, decisive = np.concatenate(same), np.concatenate(decisive)
+    return {"argmax_agreement": round(float(same.mean()), 5), "positions": int(same.size),
+            "decisive_agreement": round(float(same[decisive].mean()), 5) if decisive.any() else 1.0,
+            "decisive_positions": int(decisive.sum()), "tie_margin": tie_margin}
+
+
+def chat_template_parity(gguf_path, tokenizer, conversations: list[list[dict]]) -> list[str]:
+    """What differs between the GGUF's chat setup and the HF tokenizer's: template text in the metadata, EOS (the
+    end-of-turn token), and the prompt llama.cpp's chat handler renders from the metadata. Empty list = same."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    meta = gguf_metadata(gguf_path)
+    problems = []
+    template = meta.get("tokenizer.chat_template")
+    if template != tokenizer.chat_template:
+        problems.append("tokenizer.chat_template in the GGUF metadata differs from the HF tokenizer's chat template")
+    end = _end_of_turn(tokenizer) or tokenizer.eos_token
+    if meta.get("tokenizer.ggml.eos_token_id") != tokenizer.convert_tokens_to_ids(end):
+        problems.append(f"GGUF EOS id {meta.get('tokenizer.ggml.eos_token_id')} is not {end!r} "
+                        f"({tokenizer.convert_tokens_to_ids(end)})")
+    if not template:
+        return problems + ["the GGUF has no chat template"]
+    tokens = meta["tokenizer.ggml.tokens"]
+    fmt = Jinja2ChatFormatter(template, eos_token=tokens[meta["tokenizer.ggml.eos_token_id"]],
+                              bos_token=tokens[meta.get("tokenizer.ggml.bos_token_id", 0)])
+    for i, msgs in enumerate(conversations):
+        want = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        got = fmt(messages=msgs).prompt
+        if got != want:
+            problems.append(f"conversation {i}: llama.cpp renders {got[:120]!r}, HF renders {want[:120]!r}")
+    return problems
+
+
+def hf_greedy_reply(model, tokenizer, messages: list[dict], max_new_tokens: int) -> list[int]:
+    """Token ids of the HF model's greedy chat reply (stops at the end-of-turn token, which is not included)."""
+    import torch
+
+    end_id = tokenizer.convert_tokens_to_ids(_end_of_turn(tokenizer) or tokenizer.eos_token)
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=False)
+    with torch.no_grad():
+        out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                             max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=end_id,
+                             pad_token_id=end_id)[0, len(ids):].tolist()
+    return out[: out.index(end_id)] if end_id in out else out
+
+
+def decode_speed(llm, prompt: str, n_tokens: int = 64) -> float:
+    """llama.cpp generation tokens/s after the prompt is processed (greedy, `n_tokens` tokens, EOS not special)."""
+    ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    llm.reset()
+    t0, n = None, 0
+    for _ in llm.generate(ids, temp=0.0, reset=True):
+        n += 1
+        if n == 1:
+            t0 = time.perf_counter()  # the prompt is processed and the first token sampled
+        if n >= n_tokens:
+            break
+    seconds = time.perf_counter() - t0
+    return round((n - 1) / seconds, 2) if seconds > 0 else 0.0
 
 
 # ---------------------------------------------------------------- Ollama Modelfile

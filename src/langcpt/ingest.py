@@ -22,8 +22,11 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator
+
+from tqdm import tqdm
 
 from .fileio import InputError, parse_jsonl_line
 
@@ -143,7 +146,7 @@ def _debian_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[
     st["package_version"] = version
     lic = spec["license"] or _debian_license(root, spec["package"])
     files = _glob_files(root, spec["include"], spec["exclude"])
-    for rel, entries in _parse_files(root, files, spec["format"], None, st):
+    for rel, entries in _parse_files(root, files, spec["format"], None, st, spec["name"]):
         for n, text in entries:
             yield {"text": text, "path": rel if n is None else f"{rel}#{n}", "license": lic,
                    "package_version": version}
@@ -214,7 +217,7 @@ def _pypi_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[di
     files = _glob_files(root, spec["include"], spec["exclude"])
     if not files:
         raise InputError(f"{where}: key 'include' matches no file in {archive.name} (unpacked in {root})")
-    for rel, entries in _parse_files(root, files, spec["format"], spec["text_field"], st):
+    for rel, entries in _parse_files(root, files, spec["format"], spec["text_field"], st, spec["name"]):
         for n, text in entries:
             yield {"text": text, "path": rel if n is None else f"{rel}#{n}", "license": lic,
                    "package_version": version}
@@ -283,7 +286,10 @@ def _local_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[d
         if fmt == "auto":
             st["skipped"] += sum(Path(f).suffix.lower() not in AUTO_FORMAT for f in files)
             files = [f for f in files if Path(f).suffix.lower() in AUTO_FORMAT]
-    for rel, entries in _parse_files(root, sorted(files), fmt, spec["text_field"], st):
+        if not files:
+            kinds = f" with a suffix of format auto ({', '.join(AUTO_FORMAT)})" if fmt == "auto" else ""
+            raise InputError(f"{where}: the folder {str(path)!r} holds no files{kinds}")
+    for rel, entries in _parse_files(root, sorted(files), fmt, spec["text_field"], st, spec["name"]):
         for n, text in entries:
             p = (root / rel).as_posix()
             yield {"text": text, "path": p if n is None else f"{p}#{n}", "license": spec["license"]}
@@ -329,7 +335,7 @@ def _inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
-def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None, st: dict):
+def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None, st: dict, name: str = ""):
     """Yield (relative path, [(entry number or None, text)]) per file, in order, in a process pool if slow."""
     if fmt == "fortune":  # strfile's binary .dat indexes lie next to the text files
         files = [f for f in files if not f.endswith(".dat")]
@@ -338,13 +344,15 @@ def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None,
     if fmt in PARALLEL_FORMATS and workers > 1 and len(jobs) >= 4 * workers:
         with multiprocessing.Pool(workers) as pool:  # leaving the block early terminates the workers
             results = pool.imap(_parse_file, jobs, chunksize=4)
-            yield from _tally(files, results, st)
+            yield from _tally(files, results, st, name)
     else:
-        yield from _tally(files, map(_parse_file, jobs), st)
+        yield from _tally(files, map(_parse_file, jobs), st, name)
 
 
-def _tally(files, results, st):
-    for rel, (entries, bad_utf8) in zip(files, results):
+def _tally(files, results, st, name):
+    # A progress bar per source on a terminal (disable=None: none when stderr is not a TTY, e.g. in CI).
+    bar = tqdm(zip(files, results), total=len(files), unit="file", desc=f"ingest {name}", disable=None, leave=False)
+    for rel, (entries, bad_utf8) in bar:
         st["files"] += 1
         st["bad_utf8"] += bad_utf8
         st["skipped"] += not entries
@@ -396,11 +404,17 @@ def _jsonl_entries(text: str, path: str, field: str) -> list[tuple[int, str]]:
 def _render_roff(raw: bytes, path: str) -> list[tuple[None, str]]:
     """Render a man page (gzip or plain) to plain text; [] for a `.so` redirect or a failed render."""
     if path.endswith(".gz"):
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error):  # not gzip, or truncated: skipped (counted) like a failed render
+            return []
     body = [l for l in raw.splitlines() if l.strip() and not re.match(rb"^[.']\s*\\\"|^\\\"", l)]
     if not body or (len(body) == 1 and body[0].startswith(b".so ")):
         return []
-    r = subprocess.run(GROFF, input=ROFF_PROLOGUE + raw, capture_output=True, timeout=120)
+    try:
+        r = subprocess.run(GROFF, input=ROFF_PROLOGUE + raw, capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return []
     if r.returncode != 0:
         return []
     text = re.sub(r".\x08|\x1b\[[0-9;]*m", "", r.stdout.decode("utf-8", errors="replace"))

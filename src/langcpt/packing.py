@@ -177,3 +177,75 @@ def save_blocks(path: Path, blocks: np.ndarray) -> None:
 
 def load_blocks(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="r")
+
+
+REPLAY_SOURCES = ("general",)
+
+
+def check_replay(replay: dict | None) -> dict:
+    """Validated `tokenize.replay` (absent: no replay, half of the general documents held out)."""
+    replay = {"ratio": 0.0, "source": "general", "holdout_fraction": 0.5, **(replay or {})}
+    ratio, holdout = replay["ratio"], replay["holdout_fraction"]
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio <= 0.9:
+        raise InputError(f"tokenize.replay.ratio: expected a number in [0, 0.9], got {ratio!r}")
+    if replay["source"] not in REPLAY_SOURCES:
+        raise InputError(f"tokenize.replay.source: expected one of {list(REPLAY_SOURCES)} "
+                         f"(data/clean/general.jsonl), got {replay['source']!r}")
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)) or not 0.0 < holdout < 1.0:
+        raise InputError(f"tokenize.replay.holdout_fraction: expected a number in (0, 1), got {holdout!r}")
+    return {"ratio": float(ratio), "source": replay["source"], "holdout_fraction": float(holdout)}
+
+
+def _round(x: float) -> int:
+    return int(x + 0.5 + 1e-9)  # half up, and 21.4999999 (float noise of 21.5) too
+
+
+def replay_blocks_due(target_blocks: int, ratio: float) -> int:
+    """Replay blocks that make `ratio` of all blocks next to `target_blocks` target blocks."""
+    return _round(target_blocks * ratio / (1.0 - ratio))
+
+
+def replay_target_cap(max_blocks: int | None, ratio: float) -> int | None:
+    """Training blocks left to the target language when replay takes `ratio` of a cap of `max_blocks`."""
+    return None if max_blocks is None else max_blocks - _round(max_blocks * ratio)
+
+
+def interleave(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rows of `a` and `b`, each in its order, with `b` spread evenly among `a`."""
+    if not len(a) or not len(b):
+        return a if len(a) else b
+    keys = np.concatenate([(np.arange(len(a)) + 0.5) / len(a), (np.arange(len(b)) + 0.5) / len(b)])
+    return np.concatenate([a, b])[np.argsort(keys, kind="stable")]
+
+
+class ReplayMixer:
+    """Mix replay blocks (general-domain text, against forgetting) into the training blocks.
+
+    `mix(target_blocks)` returns them with as many replay blocks as keep replay at `ratio` of all training blocks
+    so far (`replay_blocks_due` in all), spread evenly; with `max_blocks` the total stops there.
+    Replay blocks come from `packer` fed with the batches of `batches` (an iterator of document lists, e.g.
+    cycling over the replay pool); when it runs dry an InputError says so. Replay is mixed at block level: a block
+    is either target or replay text (the trainer shuffles blocks)."""
+
+    def __init__(self, packer: BlockPacker, batches: Iterator[list[str]], ratio: float, max_blocks: int | None = None):
+        if not 0.0 <= ratio < 1.0:
+            raise InputError(f"tokenize.replay.ratio: expected a number in [0, 1), got {ratio!r}")
+        self.packer, self.batches, self.ratio, self.max_blocks = packer, batches, ratio, max_blocks
+        self.queue = np.empty((0, packer.block_size), dtype=packer.dtype)
+        self.target_blocks = self.replay_blocks = 0
+
+    def mix(self, target_blocks: np.ndarray) -> np.ndarray:
+        self.target_blocks += len(target_blocks)
+        due = replay_blocks_due(self.target_blocks, self.ratio) - self.replay_blocks
+        if self.max_blocks is not None:
+            due = min(due, self.max_blocks - self.target_blocks - self.replay_blocks)
+        while len(self.queue) < due:
+            batch = next(self.batches, None)
+            if batch is None:
+                raise InputError("tokenize.replay: the replay source has no documents outside the general held-out "
+                                 "split to replay (add general text or lower tokenize.replay.holdout_fraction)")
+            self.queue = np.concatenate([self.queue, self.packer.add(batch)])
+        due = max(due, 0)
+        take, self.queue = self.queue[:due], self.queue[due:]
+        self.replay_blocks += len(take)
+        return interleave(target_blocks, take)

@@ -1,4 +1,4 @@
-"""params.yaml access for the pipeline scripts: read a section, merge a profile over it."""
+"""params.yaml access for the pipeline scripts: read and validate it, read a section, merge a profile over it."""
 from __future__ import annotations
 
 import copy
@@ -9,7 +9,9 @@ import yaml
 from .fileio import InputError
 
 
-def load_params(path: str | Path = "params.yaml") -> dict:
+def load_params(path: str | Path = "params.yaml", validate: bool = True) -> dict:
+    """params.yaml as a dict, checked against langcpt.params_schema (types, ranges, known keys only) before any
+    stage does work: a bad value or an unknown key is an InputError naming the key and what was expected."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: not found (run from the repository root)")
@@ -17,8 +19,14 @@ def load_params(path: str | Path = "params.yaml") -> dict:
         params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML: {e}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not valid UTF-8") from None
     if not isinstance(params, dict):
         raise InputError(f"{path}: expected a mapping at the top level")
+    if validate:
+        from .params_schema import validate_params
+
+        validate_params(params, where=str(path), root=path.resolve().parent)
     return params
 
 

@@ -6,7 +6,7 @@ import sys
 import time
 import traceback
 
-from .fileio import InputError
+from .fileio import InputError, redact
 
 
 def run_stage(main) -> None:
@@ -15,7 +15,7 @@ def run_stage(main) -> None:
     try:
         main()
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {redact(str(e))}", file=sys.stderr)  # no URL password reaches the terminal or a CI log
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

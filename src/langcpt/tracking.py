@@ -10,6 +10,8 @@ import contextlib
 import os
 import subprocess
 
+from .fileio import redact
+
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
 
@@ -55,7 +57,7 @@ def stage_run(experiment: str, stage: str, params: dict):
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=stage, tags={"stage": stage, "git_commit": git_commit()}) as run:
         flat = {k: ("" if v is None else v) for k, v in flatten(params).items()}
-        mlflow.log_params({k: str(v)[:500] for k, v in flat.items()})
+        mlflow.log_params({k: redact(str(v))[:500] for k, v in flat.items()})  # no URL password in MLflow
         yield run
 
 

@@ -30,6 +30,7 @@ def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingAr
         weight_decay=cfg["weight_decay"],
         logging_steps=cfg["logging_steps"],
         logging_first_step=True,
+        logging_nan_inf_filter=False,  # True costs a GPU->CPU sync every step; a NaN loss still shows in the log
         eval_strategy="steps" if do_eval else "no",
         eval_steps=cfg["eval_steps"],
         eval_on_start=do_eval,
@@ -43,6 +44,7 @@ def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingAr
         dataloader_num_workers=0,
         optim="adamw_torch_fused" if torch.cuda.is_available() else "adamw_torch",
         ddp_find_unused_parameters=False,
+        use_cpu=not torch.cuda.is_available(),  # on CPU, torchrun workers then train data parallel over gloo
     )
 
 
@@ -53,10 +55,11 @@ def file_stamp(path: Path) -> list:
     return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
 
 
-def checkpoint_to_resume(checkpoint_dir: Path, fingerprint: dict) -> str | None:
+def checkpoint_to_resume(checkpoint_dir: Path, fingerprint: dict, main: bool = True) -> str | None:
     """The newest checkpoint of an interrupted run with the same inputs and params, else None (and a clean dir).
 
-    A run that finishes deletes its checkpoints, so only an interrupted run is ever resumed.
+    A run that finishes deletes its checkpoints, so only an interrupted run is ever resumed. In data-parallel runs
+    the main process decides first (and cleans); the others (`main=False`) only read its decision.
     """
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
     stamp = checkpoint_dir / "fingerprint.txt"
@@ -65,9 +68,11 @@ def checkpoint_to_resume(checkpoint_dir: Path, fingerprint: dict) -> str | None:
         complete = [c for c in ckpts if (c / "trainer_state.json").exists()]
         if complete:
             return str(complete[-1])
+    if not main:
+        return None
     if checkpoint_dir.exists():
         shutil.rmtree(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest)
     return None
 
@@ -87,7 +92,8 @@ def train_and_merge(model, tokenizer, cfg: dict, train_ds, eval_ds, collator, ch
     params = trainable_parameters(model)
     print(f"trainable parameters: {params['trainable_parameters']:,} of {params['total_parameters']:,} "
           f"(embeddings/head trained in full: {params['embedding_parameters']:,})", flush=True)
-    resume = checkpoint_to_resume(checkpoint_dir, fingerprint)
+    with args.main_process_first(desc="checkpoint check"):  # data parallel: rank 0 decides (and cleans) first
+        resume = checkpoint_to_resume(checkpoint_dir, fingerprint, main=args.process_index == 0)
     resumed_step = 0
     if resume:
         resumed_step = json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"]
@@ -104,12 +110,13 @@ def train_and_merge(model, tokenizer, cfg: dict, train_ds, eval_ds, collator, ch
         ev = trainer.evaluate()
         metrics["eval_loss"] = round(ev["eval_loss"], 5)
         metrics["eval_perplexity"] = round(float(torch.exp(torch.tensor(ev["eval_loss"]))), 4)
+    if args.process_index != 0:
+        return metrics  # data parallel: rank 0 writes the curves and merges
     curves.write()
     if out_dir is None:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         return metrics
-    probe = next(iter(trainer.get_eval_dataloader(eval_ds) if eval_ds is not None
-                      else trainer.get_train_dataloader()))["input_ids"][:1, :64]
+    probe = torch.as_tensor((eval_ds if eval_ds is not None else train_ds)[0]["input_ids"])[None, :64]
     # bf16 training (Unsloth: bf16 kernels) against the f32 merged reload: ~5% of the largest logit is bf16 noise
     atol = 1e-3 if train_dtype() == torch.float32 else 1e-1
     metrics.update(merge_and_save(model, tokenizer, out_dir, probe, atol=atol))
