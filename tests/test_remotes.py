@@ -54,7 +54,7 @@ def built(tiny_upstream, tmp_path_factory):
     env = dict(tiny_upstream["env"])
     # links instead of copies between DVC's cache and the workspace (0.5 GB model: pulls and queued runs)
     sh(["dvc", "config", "cache.type", "hardlink,symlink"], dst, env)
-    sh(["dvc", "checkout", "--relink"], dst, env)
+    sh(["dvc", "checkout", "--relink", "--with-deps", TARGET], dst, env)
     commit(dst, env, "built")
     return {"path": dst, "base": base, "env": env}
 
