@@ -4,11 +4,12 @@
 #                lists them; en-mental-health trains on CC-BY-NC-4.0 content: non-commercial use only)
 #   make test    set up (once) and run the test suite
 #   make plots   the `dvc plots` of the workspace as HTML + PNG in reports/plots/
+#   make walkthrough   run notebooks/walkthrough.ipynb on this repository's outputs and save them in it
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: setup repro test presets plots
+.PHONY: setup repro test presets plots walkthrough
 PRESET ?=
 setup:
 	bash scripts/setup.sh test
@@ -29,3 +30,7 @@ test: setup
 plots: setup
 	dvc plots show -o reports/plots
 	python scripts/plots_png.py
+
+# notebooks/walkthrough.ipynb rebuilt from notebooks/build_walkthrough.py and executed on the workspace's outputs
+walkthrough: setup
+	python notebooks/build_walkthrough.py --execute

@@ -27,7 +27,8 @@ def main():
     report, stats, examples = {}, {}, {}
     with Timer() as t, atomic_path("data/clean", is_dir=True) as out_dir:
         for split, split_cfg in zip(SPLITS, (cfg, general_cfg)):
-            result = clean_stream(read_jsonl(f"data/raw/{split}.jsonl"), out_dir / f"{split}.jsonl", split_cfg)
+            result = clean_stream(read_jsonl(f"data/raw/{split}.jsonl"), out_dir / f"{split}.jsonl", split_cfg,
+                                  desc=f"clean + MinHash {split}")
             m = result.metrics
             if not m["kept_docs"]:
                 raise InputError(f"dedup_clean: no {split} document survived the rules {m['removed']}; "

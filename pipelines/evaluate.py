@@ -14,7 +14,8 @@ import gc
 from pathlib import Path
 
 from langcpt import tracking
-from langcpt.evaluation import apply_gates, check_gate_params, generate, load_model, score, token_text_sizes
+from langcpt.evaluation import (apply_gates, block_texts, check_gate_params, generate, load_model, score, score_texts,
+                                token_text_sizes)
 from langcpt.fileio import InputError, atomic_path, write_json
 from langcpt.packing import load_blocks
 from langcpt.params import load_params, section
@@ -22,6 +23,8 @@ from langcpt.stage import Timer, run_stage
 
 MODELS = {"base": "models/base", "pretrained": "models/pretrained", "sft": "models/sft"}
 DATASETS = {"target": "target", "general": "general_english"}
+# The tokenizer of the held-out blocks (stage extend_vocab; absent outside DVC: the base's)
+BLOCKS_TOKENIZER = Path("models/tokenizer")
 
 
 def write_csv(path, header, rows):
@@ -38,13 +41,25 @@ def main():
     target = load_blocks(Path("data/tokens/val.npy"))[: cfg["max_blocks"]]
     general = load_blocks(Path("data/tokens/general_val.npy"))[: cfg["max_blocks"]]
     results, samples, sizes = {}, [], {}
+    from transformers import AutoTokenizer
+
+    from langcpt.vocab import same_tokenizer
+
+    blocks_tok = AutoTokenizer.from_pretrained(BLOCKS_TOKENIZER if BLOCKS_TOKENIZER.is_dir() else MODELS["base"])
+    # A model whose vocabulary is not the blocks' (vocabulary extension: the base model) cannot score their ids:
+    # then every model scores the blocks' text, re-encoded with its own tokenizer (the same bytes for all).
+    as_text = not all(same_tokenizer(AutoTokenizer.from_pretrained(p), blocks_tok) for p in MODELS.values())
+    if as_text:
+        separator = params.get("tokenize", {}).get("separator_token") or blocks_tok.eos_token
+        texts = {"target": block_texts(blocks_tok, target), "general": block_texts(blocks_tok, general)}
     with tracking.stage_run(params["mlflow"]["experiment"], "evaluate", cfg), Timer() as t:
         for name, path in MODELS.items():
             model, tokenizer = load_model(Path(path))
             text_sizes = token_text_sizes(tokenizer)  # this model's own tokenizer (fair across vocabularies)
             results[name] = {}
             for key, blocks in (("target", target), ("general", general)):
-                r = score(model, tokenizer, blocks, cfg["batch_size"], text_sizes)
+                r = score_texts(model, tokenizer, texts[key], separator, cfg["batch_size"], text_sizes) if as_text \
+                    else score(model, tokenizer, blocks, cfg["batch_size"], text_sizes)
                 results[name].update({f"{key}_perplexity": r["perplexity"], f"{key}_bpb": r["bits_per_byte"],
                                       f"{key}_bpc": r["bits_per_character"]})
                 sizes[key] = {"bytes": r["bytes"], "characters": r["characters"]}
@@ -73,7 +88,7 @@ def main():
                    "eval_tokens_target": int(target.size), "eval_tokens_general": int(general.size),
                    # bytes/characters of the base tokenizer's view (the same text for every model sharing it)
                    "eval_bytes_target": sizes["target"]["bytes"], "eval_bytes_general": sizes["general"]["bytes"],
-                   "gates": gates}
+                   "scored_as_text": as_text, "gates": gates}
         tracking.log_metrics({k: v for k, v in metrics.items() if k != "gates"})
         tracking.log_metrics({"gates_passed": int(gates["passed"])})
     metrics["wall_seconds"] = t.seconds

@@ -7,16 +7,18 @@ general_val; replay (`tokenize.replay.ratio` > 0) mixes blocks of the other side
 it when it is shorter than the share asked for, so no held-out English document is ever trained on.
 Streams: data/clean/*.jsonl is read in batches of `tokenize.batch_size` documents (at most MAX_BATCH_CHARS
 characters), each batch is encoded by the fast tokenizer in one call and its full blocks are appended to the .npy
-files, so memory does not grow with the corpus. The tokenizer is models/base/tokenizer.json loaded by `tokenizers` itself (no transformers import).
+files, so memory does not grow with the corpus. The tokenizer is models/tokenizer/tokenizer.json (stage extend_vocab: the
+base tokenizer, or it with new target-language tokens) loaded by `tokenizers` itself (no transformers import).
 
     python pipelines/tokenize_chunk.py
 """
 import contextlib
 import itertools
+from pathlib import Path
 
 from tqdm import tqdm
 
-from langcpt.fileio import InputError, iter_jsonl, write_json
+from langcpt.fileio import InputError, atomic_path, iter_jsonl, write_json
 from langcpt.packing import (BlockPacker, ReplayMixer, check_fraction, check_replay, is_validation, load_tokenizer,
                              open_blocks, replay_target_cap)
 from langcpt.params import load_params, section
@@ -63,7 +65,8 @@ def main():
     batch_size = cfg.get("batch_size", 1000)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"tokenize.batch_size: expected an integer >= 1, got {batch_size!r}")
-    tokenizer, eos = load_tokenizer("models/base")
+    # models/tokenizer: stage extend_vocab's output; a run outside DVC without it uses the base tokenizer
+    tokenizer, eos = load_tokenizer("models/tokenizer" if Path("models/tokenizer").is_dir() else "models/base")
     sep_token = cfg["separator_token"] or eos
     sep_id = tokenizer.token_to_id(sep_token) if sep_token else None
     if sep_id is None:
@@ -76,8 +79,10 @@ def main():
     mixer = ReplayMixer(BlockPacker(tokenizer, bs, sep_id), replay_batches(cfg, batch_size, passes),
                         replay["ratio"], cfg["max_train_blocks"]) if replay["ratio"] > 0 else None
     docs = dict.fromkeys(OUTPUTS, 0)
-    with Timer() as t, contextlib.ExitStack() as stack:
-        out = {name: stack.enter_context(open_blocks(f"data/tokens/{name}.npy", bs, packers[name].dtype))
+    # data/tokens is replaced as a whole (an interrupted run leaves no mix of old and new files); each file in it
+    # is also atomic
+    with Timer() as t, atomic_path("data/tokens", is_dir=True) as tokens, contextlib.ExitStack() as stack:
+        out = {name: stack.enter_context(open_blocks(tokens / f"{name}.npy", bs, packers[name].dtype))
                for name in OUTPUTS}
         buffers = {name: [] for name in OUTPUTS}
 

@@ -22,6 +22,8 @@ command -v dpkg >/dev/null || need_apt+=(dpkg)
 command -v redis-server >/dev/null || need_apt+=(redis-server)  # tests/test_dedup.py: shared LSH index
 command -v go >/dev/null || need_apt+=(golang-go)  # tests/test_gguf_export.py: Ollama TEMPLATE via Go's text/template
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)  # tests/test_remotes.py: DVC SSH remote on loopback
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null \
+  || need_apt+=(postgresql)  # tests/test_mlflow_server.py: MLflow's PostgreSQL backend store on loopback
 if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -67,35 +67,71 @@ def run(cmd, cwd, env=None, check=True):
     return proc
 
 
-@pytest.fixture(scope="session")
-def tiny_upstream(tmp_path_factory, test_cache):
-    """A temp copy of this repository on the tiny profile, built by the real `dvc repro tokenize_chunk` (ingest,
-    dedup_clean, base, tokenize_chunk): the inputs of the training stages. Tests that train copy what they need
-    (`training_dir`) instead of changing it."""
+def stages_run(output: str) -> set[str]:
+    """The stage names a `dvc repro` / `dvc exp run` output says it ran."""
     import re
+
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def commit(root: Path, env: dict, message: str) -> None:
+    run(["git", "add", "-A"], root, env)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], root, env)
+
+
+def tiny_repo(dst: Path, test_cache: Path, **env_overrides: str) -> dict:
+    """A temp git copy of this repository (tracked and unignored files) on the tiny profile, with the shared download
+    cache (`test_cache`) for ingest and base, committed; nothing built yet. Returns {"path", "env"}: the env runs
+    this interpreter's `dvc` offline (HF_HUB_OFFLINE, no MLflow telemetry, no outside MLFLOW_TRACKING_URI)."""
     import shutil
     import sys
 
     import yaml
 
-    dst = tmp_path_factory.mktemp("tiny") / "repo"
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], REPO).stdout.split()
     for f in files:
         if (REPO / f).is_file():
             (dst / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / f, dst / f)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "LANGCPT_MLFLOW": "0"}
+           "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", **env_overrides}
     env.pop("MLFLOW_TRACKING_URI", None)
     run([sys.executable, "pipelines/apply_profile.py", "profiles/tiny.yaml"], dst, env)
     params = yaml.safe_load((dst / "params.yaml").read_text())
     params["ingest"]["cache_dir"] = params["base"]["cache_dir"] = str(test_cache)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
-    run("git init -q -b main && git add -A && git -c user.name=t -c user.email=t@t commit -qm tiny", dst, env)
-    out = run(["dvc", "repro", "tokenize_chunk"], dst, env)
-    assert set(re.findall(r"Running stage '([^']+)'", out.stdout)) == {"ingest", "dedup_clean", "base", "tokenize_chunk"}
-    run("git add -A && git -c user.name=t -c user.email=t@t commit -qm built", dst, env)
+    run(["git", "init", "-q", "-b", "main"], dst, env)
+    commit(dst, env, "tiny")
     return {"path": dst, "env": env}
+
+
+@pytest.fixture(scope="session")
+def tiny_upstream(tmp_path_factory, test_cache):
+    """A temp copy of this repository on the tiny profile, built by the real `dvc repro tokenize_chunk` (ingest,
+    dedup_clean, base, extend_vocab, tokenize_chunk): the inputs of the training stages. Tests that train copy what they need
+    (`training_dir`) instead of changing it."""
+    repo = tiny_repo(tmp_path_factory.mktemp("tiny") / "repo", test_cache, LANGCPT_MLFLOW="0")
+    out = run(["dvc", "repro", "tokenize_chunk"], repo["path"], repo["env"])
+    assert stages_run(out.stdout) == {"ingest", "dedup_clean", "base", "extend_vocab", "tokenize_chunk"}
+    commit(repo["path"], repo["env"], "built")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory, test_cache):
+    """A temp copy of this repository on the tiny profile with the whole pipeline built by one real `dvc repro`
+    (every stage, MLflow in the repo's sqlite store). The offline guarantee (tests/test_offline.py): with the shared
+    download cache filled first, that `dvc repro` runs in a network namespace with no network at all, where the
+    machine permits one. Returns {"path", "env", "first" (its output), "offline"}."""
+    import yaml
+
+    from test_offline import REASON, fill_cache, offline
+
+    repo = tiny_repo(tmp_path_factory.mktemp("e2e") / "repo", test_cache)
+    if REASON is None:
+        fill_cache(yaml.safe_load((repo["path"] / "params.yaml").read_text()), test_cache)
+    first = run(offline(["dvc", "repro"]) if REASON is None else ["dvc", "repro"], repo["path"], repo["env"])
+    return {**repo, "first": first.stdout + first.stderr, "offline": REASON is None}
 
 
 def training_dir(upstream: dict, dst: Path, **pretrain) -> Path:

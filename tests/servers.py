@@ -1,4 +1,4 @@
-"""Real servers on 127.0.0.1 for the sharing tests: SeaweedFS (S3), OpenSSH's sshd, `mlflow server`.
+"""Real servers on 127.0.0.1 for the sharing tests: SeaweedFS (S3), OpenSSH's sshd, PostgreSQL, `mlflow server`.
 
 Each is a context manager that starts the server on free ports under a temp folder, waits until it answers and
 stops it (SIGTERM, then SIGKILL) on exit, printing its log when it failed to come up.
@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import glob
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 WEED = shutil.which("weed", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 SSHD = "/usr/sbin/sshd"
+# PostgreSQL's server binaries: on PATH, or where Debian's postgresql-NN package puts them (newest version)
+POSTGRES_BIN = (Path(shutil.which("postgres")).resolve().parent if shutil.which("postgres") else
+                next((Path(d) for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+                      if Path(d, "postgres").is_file()), None))
 S3_ACCESS_KEY, S3_SECRET_KEY = "langcpt-test", "langcpt-test-secret"
 
 
@@ -44,10 +51,10 @@ def wait_until(check, what: str, proc: subprocess.Popen, log: Path, timeout: flo
 
 
 @contextlib.contextmanager
-def running(cmd: list[str], log: Path, env: dict | None = None):
+def running(cmd: list[str], log: Path, env: dict | None = None, user: str | None = None):
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent,
-                                start_new_session=True)  # its own folder, its own process group
+                                start_new_session=True, user=user, group=user and pwd.getpwnam(user).pw_gid)
     try:
         yield proc
     finally:
@@ -135,8 +142,53 @@ def sshd(root: Path):
 
 
 @contextlib.contextmanager
-def mlflow_server(root: Path, artifacts: str, env: dict):
-    """`mlflow server` on a sqlite store with its artifact store at `artifacts` (e.g. s3://bucket/mlflow).
+def postgresql(database: str = "mlflow"):
+    """A PostgreSQL server of its own (initdb in a temp folder, password login, TCP on 127.0.0.1 only, no Unix
+    socket outside that folder) with an empty `database`; yields {uri, dsn}: uri = postgresql://user:pw@host:port/db.
+
+    PostgreSQL refuses to run as root: as root it runs as the `postgres` user (Debian's package makes it), in a
+    folder of its own under the system temp folder (pytest's basetemp is private to root)."""
+    import psycopg
+
+    user = "postgres" if os.getuid() == 0 else None
+    root = Path(tempfile.mkdtemp(prefix="langcpt-pg-"))
+    try:
+        if user:
+            shutil.chown(root, user, user)
+        password = "langcpt-test-" + os.urandom(6).hex()
+        pwfile = root / "pwfile"
+        pwfile.write_text(password + "\n")
+        if user:
+            shutil.chown(pwfile, user, user)
+        data = root / "data"
+        init = subprocess.run([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U", "langcpt", "--auth=scram-sha-256",
+                               f"--pwfile={pwfile}", "-E", "UTF8", "--no-locale"], capture_output=True, text=True,
+                              user=user, group=user and pwd.getpwnam(user).pw_gid)
+        if init.returncode != 0:
+            raise RuntimeError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
+        port = free_port()
+        log = root / "postgres.log"
+        dsn = dict(host="127.0.0.1", port=port, user="langcpt", password=password, connect_timeout=2)
+        cmd = [str(POSTGRES_BIN / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
+               "-k", str(root), "-c", "fsync=off"]
+        with running(cmd, log, user=user) as proc:
+            def create_database():
+                # autocommit: CREATE DATABASE cannot run inside a transaction
+                with psycopg.connect(dbname="postgres", autocommit=True, **dsn) as conn:
+                    conn.execute(f'CREATE DATABASE "{database}"')
+                return True
+
+            wait_until(create_database, "postgres", proc, log)
+            yield {"uri": f"postgresql://langcpt:{password}@127.0.0.1:{port}/{database}",
+                   "dsn": {**dsn, "dbname": database}}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def mlflow_server(root: Path, artifacts: str, env: dict, backend_store_uri: str | None = None):
+    """`mlflow server` on a sqlite store (or `backend_store_uri`, e.g. postgresql://...) with its artifact store at
+    `artifacts` (e.g. s3://bucket/mlflow).
 
     env: extra variables of the server process (S3 endpoint and keys); clients only need the tracking URI."""
     import urllib.request
@@ -144,7 +196,7 @@ def mlflow_server(root: Path, artifacts: str, env: dict):
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cmd = [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
-           f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", artifacts,
+           backend_store_uri or f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", artifacts,
            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     log = root / "mlflow.log"
     with running(cmd, log, env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **env}) as proc:

@@ -1,9 +1,11 @@
+import json
 import os
 import stat
 
 import pytest
 
-from langcpt.fileio import InputError, atomic_path, iter_jsonl, read_jsonl, write_json, write_jsonl
+from langcpt.fileio import (InputError, atomic_path, iter_jsonl, read_jsonl, remove_stale_temps, write_json,
+                            write_jsonl)
 
 
 def test_atomic_file_replaces_only_on_success(tmp_path):
@@ -41,3 +43,66 @@ def test_jsonl_roundtrip_and_errors_name_file_and_line(tmp_path):
     p.write_bytes(b'{"text": "\xff"}\n')
     with pytest.raises(InputError, match=r"d\.jsonl:1: not valid UTF-8"):
         list(iter_jsonl(p))
+
+
+def _age(path, seconds=60):
+    """Backdate a folder's mtime (remove_stale_temps leaves folders younger than STALE_AFTER_S alone)."""
+    t = os.stat(path).st_mtime - seconds
+    os.utime(path, (t, t))
+
+
+def test_temp_folders_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
+    """A real writer is SIGKILLed inside atomic_path: its temp folder stays behind. While the writer lived, its folder
+    was locked and a concurrent write left it alone; once it is dead, the next write of the same output removes it,
+    and only it: other outputs' temp folders, other names and a fresh unlocked folder are kept."""
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.json"
+    code = ("import sys, time\nfrom langcpt.fileio import atomic_path\n"
+            "with atomic_path(sys.argv[1], is_dir=True) as tmp:\n"
+            "    (tmp / 'half').write_text('half')\n    print(tmp, flush=True)\n    time.sleep(600)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        stale = type(out)(writer.stdout.readline().strip())
+        assert stale.parent == tmp_path and (stale / "half").is_file()
+        _age(stale)
+        write_json(out, {"a": 1})  # a live writer's (locked) folder stays, however old
+        assert stale.is_dir()
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    assert stale.is_dir()  # SIGKILL: no cleanup ran
+
+    keep = [tmp_path / ".out.json.mine.tmp",  # not the 8-character mkdtemp name
+            tmp_path / ".other.json.abcd1234.tmp",  # another output's
+            tmp_path / "out.json.abcd1234.tmp",  # no leading dot
+            tmp_path / ".out.json.abcd1234.tmp.bak"]
+    for p in keep:
+        p.mkdir()
+        (p / "user-data").write_text("keep")
+        _age(p)
+    (tmp_path / ".out.json.abcdefgh.tmp").write_text("a file, not a temp folder")
+    keep.append(tmp_path / ".out.json.abcdefgh.tmp")
+    fresh = tmp_path / ".out.json.zzzz9999.tmp"  # unlocked but just created: maybe a writer that has not locked it yet
+    fresh.mkdir()
+    keep.append(fresh)
+
+    write_json(out, {"a": 2})
+    assert not stale.exists()
+    assert all(p.exists() for p in keep)
+    assert json.loads(out.read_text()) == {"a": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name] + [p.name for p in keep])
+
+
+def test_temp_folders_inside_a_killed_folder_output_go_with_it(tmp_path):
+    """A killed stage that wrote a folder output leaves `.<folder>.<x>.tmp` with nested temp files in it; the next
+    run of that output removes the whole folder."""
+    final = tmp_path / "models" / "gguf"
+    stale = tmp_path / "models" / ".gguf.k3j2abcd.tmp"
+    (stale / ".model-f16.gguf.q1w2e3r4.tmp").mkdir(parents=True)
+    (stale / ".model-f16.gguf.q1w2e3r4.tmp" / "model-f16.gguf").write_bytes(b"GGUF half")
+    _age(stale)
+    assert remove_stale_temps(final) == [stale]
+    assert not stale.exists() and sorted(os.listdir(tmp_path / "models")) == []

@@ -219,6 +219,10 @@ def test_logit_parity_gate(f16, quants, hf_dir, tokenizer):
     full = logit_parity(f16, sequences, reference)
     assert full["positions"] == sum(map(len, sequences)) == full["decisive_positions"]
     assert full["argmax_agreement"] >= 0.99, full
+    assert abs(full["perplexity_ratio"] - 1) < 0.01, full  # f16 loses (almost) nothing
+    worse = [{**r, "nll": [x - 0.5 for x in r["nll"]]} for r in reference]  # a reference 0.5 nats/token better
+    assert logit_parity(f16, sequences, worse)["perplexity_ratio"] == pytest.approx(full["perplexity_ratio"] * 1.6487,
+                                                                                   rel=1e-3)
     q8 = logit_parity(quants["q8_0"], sequences, reference, tie_margin=0.1)
     assert 0 < q8["argmax_agreement"] <= 1 and q8["decisive_positions"] <= q8["positions"]
     shifted = [{"argmax": r["argmax"][1:] + [0], "margin": r["margin"]} for r in reference]

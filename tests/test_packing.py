@@ -146,7 +146,8 @@ def test_stage_names_the_bad_line(tmp_path, smollm2_tokenizer):
         f.write('{"body": "no text field"}\n')
     proc = run_stage_script(tmp_path)
     assert proc.returncode == 1 and "general.jsonl:61" in proc.stderr and "'text'" in proc.stderr
-    assert not list((tmp_path / "data" / "tokens").iterdir())  # nothing half-written
+    # nothing half-written: data/tokens is written as a whole folder, and no temporary folder is left
+    assert not (tmp_path / "data" / "tokens").exists() and not list((tmp_path / "data").glob(".tokens.*"))
 
 
 def test_interleave_spreads_the_second_rows_evenly_and_keeps_order():

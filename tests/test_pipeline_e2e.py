@@ -4,58 +4,23 @@ It builds every stage (real Debian corpora, the real SmolLM2 base, real training
 a second `dvc repro` runs nothing and that changing a pretrain param reruns exactly pretrain and what follows it.
 The first `dvc repro` runs without any network (`unshare -n`) where network namespaces are permitted.
 """
+import csv
+import io
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import run as sh, stages_run
+from test_summary import readme_exp_show
 
-DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "gguf"}
-ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "tokenize_chunk"} | DOWNSTREAM_OF_PRETRAIN
-
-
-def sh(cmd, cwd, env=None, check=True):
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
+DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "gguf", "summary"}
+ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "extend_vocab", "tokenize_chunk"} | DOWNSTREAM_OF_PRETRAIN
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, test_cache):
-    dst = tmp_path_factory.mktemp("e2e") / "repo"
-    files = sh(["git", "ls-files", "--cached", "--others", "--exclude-standard"], REPO).stdout.split()
-    for f in files:
-        if (REPO / f).is_file():
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / f, dst / f)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    sh([sys.executable, "pipelines/apply_profile.py", "profiles/tiny.yaml"], dst, env)
-    params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["ingest"]["cache_dir"] = params["base"]["cache_dir"] = str(test_cache)  # shared download cache
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
-    sh("git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm tiny", dst, env)
-    # the offline guarantee (tests/test_offline.py): with the shared download cache filled first, the first full
-    # `dvc repro` runs in a network namespace with no network at all, where the machine permits one
-    from test_offline import REASON, fill_cache, offline
-
-    if REASON is None:
-        fill_cache(params, test_cache)
-    first = sh(offline(["dvc", "repro"]) if REASON is None else ["dvc", "repro"], dst, env)
-    return {"path": dst, "env": env, "first": first.stdout + first.stderr, "offline": REASON is None}
+def repo(tiny_pipeline):
+    return tiny_pipeline
 
 
 def test_the_whole_pipeline_ran_without_network(repo):
@@ -123,6 +88,28 @@ def test_exp_show_lists_params_and_metrics(repo):
     for col in ("pretrain.learning_rate", "sft.learning_rate", "target_perplexity_change",
                 "pretrained.target_perplexity", "forgetting_general_perplexity_change"):
         assert col in header, col
+    # The flat summary (reports/summary.json): bare, readable column names with this run's values.
+    [row] = [r for r in csv.DictReader(io.StringIO(table)) if r["rev"] == "workspace"]
+    ev = json.loads((root / "reports/evaluate/metrics.json").read_text())
+    sft = json.loads((root / "reports/sft/metrics.json").read_text())
+    gg = json.loads((root / "reports/gguf.json").read_text())
+    pre = json.loads((root / "reports/pretrain/metrics.json").read_text())
+    expected = {"target_perplexity_base": ev["base"]["target_perplexity"],
+                "target_perplexity_after_cpt": ev["pretrained"]["target_perplexity"],
+                "target_perplexity_after_sft": ev["sft"]["target_perplexity"],
+                "general_bpb_after_sft": ev["sft"]["general_bpb"],
+                "forgetting_delta_bpb_after_cpt": ev["pretrained"]["general_bpb"] - ev["base"]["general_bpb"],
+                "sft_heldout_loss": sft["heldout_loss"],
+                "gguf_q4_k_m_size_mb": gg["files"]["q4_k_m"]["size_mb"],
+                "pretrain_wall_s": pre["wall_seconds"]}
+    for col, value in expected.items():
+        assert float(row[col]) == pytest.approx(value, abs=1e-5), col
+    assert float(row["total_wall_s"]) >= float(row["pretrain_wall_s"]) + float(row["sft_wall_s"]) > 0
+    assert row["gates_passed"] == str(ev["gates"]["passed"])
+    # The README's readable call: the kept columns are exactly the chosen params and the summary.
+    kept = sh([*readme_exp_show(), "--csv"], root, env).stdout.splitlines()[0].split(",")
+    assert set(expected) | {"Experiment", "pretrain.learning_rate", "gguf_f16_size_mb", "total_wall_s"} <= set(kept)
+    assert not [c for c in kept if ":" in c or c.startswith(("base.", "files.", "gates."))], kept
 
 
 def test_changing_a_pretrain_param_reruns_only_pretrain_and_downstream(repo):

@@ -1,7 +1,8 @@
 """Sharing data, models and experiments: real DVC remotes (the default folder, SeaweedFS S3, OpenSSH) on 127.0.0.1.
 
 One temp git copy of this repository (tiny profile) runs the cheap stages up to `tokenize_chunk` once (ingest,
-dedup_clean, base, tokenize_chunk: data/raw, data/clean, data/tokens and the 0.5 GB models/base in DVC's cache).
+dedup_clean, base, extend_vocab, tokenize_chunk: data/raw, data/clean, data/tokens, models/tokenizer and the 0.5 GB
+models/base in DVC's cache).
 For each remote: `dvc push`, `git clone` that repo into a fresh folder, `dvc pull` there (every file equal, bit for
 bit) and `dvc repro` there reports nothing to rerun. Then experiments: a queued `-S` grid, and `dvc exp push` /
 `dvc exp pull` through a bare git remote.
@@ -11,33 +12,16 @@ import filecmp
 import io
 import re
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from conftest import commit, run as sh, stages_run
 from servers import SSHD, WEED, seaweedfs, sshd
 
-TARGET = "tokenize_chunk"  # the last cheap stage; --with-deps: ingest, dedup_clean, base
-OUTS = ("data/raw", "data/clean", "data/tokens", "models/base")
-GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
-
-
-def sh(cmd, cwd, env, check=True):
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def commit(root, env, message):
-    sh(["git", "add", "-A"], root, env)
-    sh(["git", *GIT_ID, "commit", "-qm", message], root, env)
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
+TARGET = "tokenize_chunk"  # the last cheap stage; --with-deps: ingest, dedup_clean, base, extend_vocab
+OUTS = ("data/raw", "data/clean", "data/tokens", "models/base", "models/tokenizer")
 
 
 def files_under(root: Path) -> dict[str, Path]:

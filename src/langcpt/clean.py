@@ -72,6 +72,8 @@ every document passing it, its num_perm x 4-byte signature (512 bytes at 128) pl
 documents that near_dedup keeps to the output. The result is identical whatever `workers` and the chunking.
 Because of "spawn", a script that calls clean_stream/clean_corpus must keep its entry point under
 `if __name__ == "__main__":`.
+Progress (tqdm, on stderr, only when it is a terminal): documents through rules 1-12 and the MinHash signatures
+(`desc`), then the LSH pass (langcpt.dedup.near_duplicates).
 
 Configuration (`cfg`, the `clean:` section of params.yaml; every key optional; unknown keys, wrong types and
 out-of-range values raise InputError naming the key as `clean.<key>`):
@@ -145,6 +147,7 @@ import ftfy
 import numpy as np
 import xxhash
 from datasketch import MinHashLSH
+from tqdm import tqdm
 
 from langcpt.dedup import check_dedup_cfg, near_duplicates, normalize_for_dedup, signatures
 from langcpt.dedup import minhash_template, shingles, signature  # noqa: F401  (re-exported for callers of clean.*)
@@ -709,9 +712,11 @@ def length_bin(n: int) -> int:
     return bisect.bisect_right(LENGTH_BINS, n) - 1
 
 
-def clean_stream(docs: Iterable[dict], out_path: str | os.PathLike, cfg: dict | None = None) -> CleanResult:
+def clean_stream(docs: Iterable[dict], out_path: str | os.PathLike, cfg: dict | None = None,
+                 desc: str = "clean + MinHash") -> CleanResult:
     """Run rules 1-13 (module docstring) over docs, streaming; write the kept documents to out_path as JSONL
-    (atomically: nothing is written when this raises). Returns metrics, per-source stats and examples."""
+    (atomically: nothing is written when this raises). Returns metrics, per-source stats and examples.
+    `desc` labels the progress bar (documents cleaned and hashed; shown only when stderr is a terminal)."""
     p = validate_cfg(cfg)
     removed = dict.fromkeys(REMOVAL_KEYS, 0)
     modified = dict.fromkeys(MODIFIED_KEYS, 0)
@@ -724,8 +729,10 @@ def clean_stream(docs: Iterable[dict], out_path: str | os.PathLike, cfg: dict | 
     with atomic_path(out_path) as out_tmp:
         pass1 = out_tmp.with_name(out_tmp.name + ".pass1")
         sig_file = out_tmp.with_name(out_tmp.name + ".sigs")
-        with open(pass1, "w", encoding="utf-8") as f1, open(sig_file, "wb") as fs:
+        with open(pass1, "w", encoding="utf-8") as f1, open(sig_file, "wb") as fs, \
+                tqdm(desc=desc, unit="doc", disable=None) as bar:  # a stream: no total
             for chunk, rows, sigs in _processed(docs, p):
+                bar.update(len(chunk))
                 keep_sig: list[int] = []
                 n_sig = 0
                 for doc, (reason, text, h, lang, mods) in zip(chunk, rows):

@@ -39,6 +39,7 @@ import uuid
 import numpy as np
 import xxhash
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+from tqdm import tqdm
 
 _WS_RUN_RE = re.compile(r"\s+")
 _BLOCK = 8192  # shingles per numpy block in signatures() (block x num_perm uint32 temporaries, 4 MiB at 128)
@@ -269,7 +270,8 @@ def near_duplicates(sigs: np.ndarray, p: dict) -> list[tuple[int, float] | None]
     visit = shared.any(axis=1) | np.array([bool(c) for c in remote], dtype=bool)
     result: list[tuple[int, float] | None] = [None] * n
     buckets: list[dict[int, list[int]]] = [{} for _ in range(lsh.b)]  # per band: group id -> kept rows
-    for i in np.flatnonzero(visit).tolist():
+    # progress on a terminal (disable=None: no bar when stderr is not a TTY): the rows that share a band
+    for i in tqdm(np.flatnonzero(visit).tolist(), desc="near-dedup (LSH)", unit="doc", disable=None, leave=False):
         my_buckets = [(buckets[k], g) for k, (g, s) in enumerate(zip(ids[i].tolist(), shared[i].tolist())) if s]
         keys = sorted({j for bucket, g in my_buckets for j in bucket.get(g, ())})
         cand = [sigs[keys]] if keys else []

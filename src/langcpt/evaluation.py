@@ -13,6 +13,11 @@ started count for the token that holds them). Characters are the UTF-8 lead byte
 (the document separator `<|endoftext|>` that packing puts between documents, and any other special token) count as
 one byte and one character: they stand for a boundary, not for text, and a model must predict the end of a document
 once per document whatever its vocabulary, like a byte-level model's end marker.
+
+Models with different vocabularies (`tokenize.vocab_extension`: the base model and the extended CPT/SFT models)
+cannot score the same token ids: `block_texts` turns the held-out blocks back into text and `score_texts` scores that
+same text with each model's own tokenizer (after one unscored separator token), so every model is measured on
+exactly the same bytes.
 """
 from __future__ import annotations
 
@@ -118,6 +123,57 @@ def score(model, tokenizer, blocks: np.ndarray, batch_size: int = 8, sizes: tupl
     return {**r, "bytes": nbytes, "characters": nchars,
             "bits_per_byte": round(bits / nbytes, 5) if nbytes else float("nan"),
             "bits_per_character": round(bits / nchars, 5) if nchars else float("nan")}
+
+
+def block_texts(tokenizer, blocks: np.ndarray) -> list[str]:
+    """The text of each packed block, from the exact bytes of its tokens (byte-level BPE; special tokens as their
+    text, e.g. the `<|endoftext|>` between documents); a character split at a block edge is left out."""
+    if "ByteLevel" not in _decoder_types(tokenizer):
+        return [tokenizer.decode(np.asarray(b).tolist()) for b in blocks]
+    byte_of = {c: b for b, c in _bytes_to_unicode().items()}
+    special = {i: t.content for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items()}
+    out = []
+    for block in blocks:
+        ids = np.asarray(block).tolist()
+        raw = b"".join(special[i].encode("utf-8") if i in special else bytes(byte_of[c] for c in t)
+                       for i, t in zip(ids, tokenizer.convert_ids_to_tokens(ids)))
+        out.append(raw.decode("utf-8", errors="ignore"))
+    return out
+
+
+@torch.no_grad()
+def score_texts(model, tokenizer, texts: list[str], context_token: str, batch_size: int = 8,
+                sizes: tuple | None = None) -> dict:
+    """`score` on text instead of blocks: each text encoded by the model's own tokenizer after one unscored context
+    token (`context_token`, the document separator), every text token scored. Models with different vocabularies
+    are so scored on exactly the same text: bytes and characters (the denominators) are equal for all of them."""
+    context = tokenizer.convert_tokens_to_ids(context_token)
+    if context is None or context == tokenizer.unk_token_id and context_token != tokenizer.unk_token:
+        raise InputError(f"{context_token!r} is not a token of the scoring tokenizer")
+    seqs = [[context] + ids for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    nbytes, nchars = sizes or token_text_sizes(tokenizer)
+    total_nll, total_tokens, total_bytes, total_chars = 0.0, 0, 0, 0
+    for start in range(0, len(seqs), batch_size):
+        batch = seqs[start:start + batch_size]
+        width = max(len(s) for s in batch)
+        ids = torch.zeros((len(batch), width), dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        for row, seq in enumerate(batch):  # right padding: causal attention never looks at it, the loss skips it
+            ids[row, :len(seq)] = labels[row, :len(seq)] = torch.tensor(seq)
+        logits = model(input_ids=ids.to(model.device)).logits[:, :-1].float()
+        target = labels[:, 1:].to(model.device)
+        total_nll += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1),
+                                                       ignore_index=-100, reduction="sum").item()
+        scored = np.concatenate([np.asarray(s[1:], dtype=np.int64) for s in batch])
+        total_tokens += len(scored)
+        total_bytes += int(nbytes[scored].sum())
+        total_chars += int(nchars[scored].sum())
+    loss = total_nll / max(total_tokens, 1)
+    bits = total_nll / math.log(2)
+    return {"loss": round(loss, 5), "perplexity": round(math.exp(loss), 4) if total_tokens else float("nan"),
+            "tokens": total_tokens, "bytes": total_bytes, "characters": total_chars,
+            "bits_per_byte": round(bits / total_bytes, 5) if total_bytes else float("nan"),
+            "bits_per_character": round(bits / total_chars, 5) if total_chars else float("nan")}
 
 
 @torch.no_grad()

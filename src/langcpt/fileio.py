@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -31,14 +33,63 @@ def redact(text: str) -> str:
 
 
 _TMP_PART = re.compile(r"(?<![^/])\.([^/]+)\.[^./]+\.tmp(?=/|$)")  # data/.raw.k3j2.tmp/x -> data/raw/x
+_TMP_NAME = r"\.{}\.[a-z0-9_]{{8}}\.tmp"  # what tempfile.mkdtemp(prefix=".<name>.", suffix=".tmp") makes
+STALE_AFTER_S = 2.0  # an unlocked temp folder younger than this may be one another writer has not locked yet
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive flock on the folder `path` (a file descriptor, held until closed; the kernel drops it when the
+    process dies, SIGKILL included); None when another process holds it or the folder is gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def remove_stale_temps(final: str | os.PathLike) -> list[Path]:
+    """Delete the temporary folders that killed writers of `final` left beside it (`.<name>.<8 chars>.tmp`, the
+    exact pattern atomic_path makes), and return them. A folder a live writer holds (its flock) is left alone, and
+    so is an unlocked one younger than STALE_AFTER_S (created, not yet locked); other names are never touched."""
+    final = Path(final)
+    pattern = re.compile(_TMP_NAME.format(re.escape(final.name)))
+    removed = []
+    try:
+        entries = list(os.scandir(final.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        fd = _lock(path)
+        if fd is None:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime >= STALE_AFTER_S:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        finally:
+            os.close(fd)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
-    """Yield a temporary path next to `final`; on success rename it to `final` (replacing it), else delete it."""
+    """Yield a temporary path next to `final`; on success rename it to `final` (replacing it), else delete it.
+
+    The temporary folder is locked (flock) while in use; temporary folders of `final` that killed runs left behind
+    are removed first (remove_stale_temps)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    lock = _lock(tmp)
     target = tmp if is_dir else tmp / final.name
     try:
         try:
@@ -46,8 +97,8 @@ def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):  # a full disk is the machine's state, not a bug: say so
                 name = _TMP_PART.sub(r"\1", final.as_posix())  # a file inside an atomic folder: the folder's name
-                raise InputError(f"{name}: no space left on device while writing it; the previous {name} is "
-                                 f"unchanged") from None
+                kept = f"the previous {name} is unchanged" if Path(name).exists() else "nothing was written"
+                raise InputError(f"{name}: no space left on device while writing it; {kept}") from None
             raise
         if is_dir:  # mkdtemp makes 0700; give the output the usual permissions
             umask = os.umask(0)
@@ -61,6 +112,8 @@ def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
 
 
 def write_json(path: str | os.PathLike, obj) -> None:

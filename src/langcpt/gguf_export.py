@@ -6,6 +6,7 @@ version, so the files it writes are ones the installed llama.cpp reads.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.metadata
 import json
 import logging
@@ -119,10 +120,10 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [gguf_py, os.environ.get("PYTHONPATH")]))}
         cmd = [sys.executable, str(script), str(stage), "--outfile", str(tmp), "--outtype", outtype,
                "--model-name", hf_dir.resolve().name]  # general.name (else the temp folder's name)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if proc.returncode != 0 or not tmp.is_file():
-            raise RuntimeError(f"convert_hf_to_gguf.py failed on {hf_dir} (exit {proc.returncode}):\n"
-                               f"{_tail(proc.stderr)}")
+        rc, output = _run_shown(cmd, env)  # its per-tensor lines and "Writing" bar reach a terminal as they come
+        _raise_if_disk_full(rc, output, tmp)
+        if rc != 0 or not tmp.is_file():
+            raise RuntimeError(f"convert_hf_to_gguf.py failed on {hf_dir} (exit {rc}):\n{_tail(output)}")
         meta = gguf_metadata(tmp)
         if template is not None and meta.get("tokenizer.chat_template") != template:
             raise RuntimeError(f"{out_path}: the chat template did not make it into the GGUF metadata")
@@ -200,9 +201,10 @@ def quantize(src_gguf: str | os.PathLike, dst_gguf: str | os.PathLike, qtype: st
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, QUANT_TYPES[key])
     params.nthread = os.cpu_count() or 1
-    with atomic_path(dst_gguf) as tmp:
-        with _captured_fds() as log:
+    with atomic_path(dst_gguf) as tmp, _terminal_bar(f"quantize {key}", _tensor_count(src_gguf)) as bar:
+        with _captured_fds() as log, _follow_tensor_log(log, bar):  # the bar counts llama.cpp's "[ i/ n]" lines
             rc = llama_cpp.llama_model_quantize(str(src_gguf).encode(), str(tmp).encode(), ctypes.byref(params))
+        _raise_if_disk_full(rc, log["text"], tmp)
         if rc != 0 or not tmp.is_file():
             raise RuntimeError(f"llama_model_quantize({src_gguf} -> {qtype}) failed ({rc}):\n{_tail(log['text'])}")
     if n := log["text"].count("falling back"):  # e.g. rows of 576 are not a multiple of 256 for k-quants
@@ -309,8 +311,9 @@ def tokenizer_parity(gguf_path, tokenizer, texts: list[str]) -> dict:
 
 
 def hf_reference(model, sequences: list[list[int]]) -> list[dict]:
-    """Per sequence, the HF causal LM's greedy next-token ids at every position ("argmax") and the gap between its
-    two largest logits there ("margin"). `model` is a loaded model or a folder (loaded in float32)."""
+    """Per sequence, the HF causal LM's greedy next-token ids at every position ("argmax"), the gap between its two
+    largest logits there ("margin") and the negative log-likelihood of each actual next token ("nll", one fewer).
+    `model` is a loaded model or a folder (loaded in float32)."""
     import torch
 
     if isinstance(model, (str, os.PathLike)):
@@ -319,34 +322,44 @@ def hf_reference(model, sequences: list[list[int]]) -> list[dict]:
     out = []
     with torch.no_grad():
         for ids in sequences:
-            top = model(torch.tensor([ids])).logits[0].float().topk(2, dim=-1)
+            logits = model(torch.tensor([ids])).logits[0].float()
+            top = logits.topk(2, dim=-1)
+            nll = -logits[:-1].log_softmax(-1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
             out.append({"argmax": top.indices[:, 0].tolist(),
-                        "margin": (top.values[:, 0] - top.values[:, 1]).tolist()})
+                        "margin": (top.values[:, 0] - top.values[:, 1]).tolist(), "nll": nll.tolist()})
     return out
 
 
 def logit_parity(gguf_path, sequences: list[list[int]], reference: list[dict], tie_margin: float = 0.0) -> dict:
-    """Argmax agreement of llama.cpp with the reference (hf_reference) over all positions of all sequences.
+    """Argmax agreement of llama.cpp with the reference (hf_reference) over all positions of all sequences, and the
+    perplexity ratio llama.cpp / HF on the same next tokens (1.0 = no quality lost).
 
     argmax_agreement counts every position. decisive_agreement leaves out near-ties, positions where the reference's
     two best logits are less than `tie_margin` apart (there either answer is the model's; quantization flips them)."""
     import numpy as np
 
     llm = load(gguf_path, n_ctx=max(len(s) for s in sequences), logits_all=True)
-    same, decisive = [], []
+    same, decisive, nll_cpp, nll_hf = [], [], [], []
     try:
         for ids, ref in zip(sequences, reference):
             llm.reset()
             llm.eval(ids)
-            cpp = np.asarray(llm.scores[: len(ids)]).argmax(-1)
-            same.append(cpp == np.asarray(ref["argmax"]))
+            scores = np.asarray(llm.scores[: len(ids)], dtype=np.float64)
+            same.append(scores.argmax(-1) == np.asarray(ref["argmax"]))
             decisive.append(np.asarray(ref["margin"]) >= tie_margin)
+            if "nll" in ref and len(ids) > 1:
+                top = scores[:-1].max(-1)
+                logz = top + np.log(np.exp(scores[:-1] - top[:, None]).sum(-1))
+                nll_cpp.append(logz - scores[np.arange(len(ids) - 1), ids[1:]])
+                nll_hf.append(np.asarray(ref["nll"], dtype=np.float64))
     finally:
         llm.close()
     same, decisive = np.concatenate(same), np.concatenate(decisive)
+    ratio = (float(np.exp(np.concatenate(nll_cpp).mean() - np.concatenate(nll_hf).mean())) if nll_cpp else None)
     return {"argmax_agreement": round(float(same.mean()), 5), "positions": int(same.size),
             "decisive_agreement": round(float(same[decisive].mean()), 5) if decisive.any() else 1.0,
-            "decisive_positions": int(decisive.sum()), "tie_margin": tie_margin}
+            "decisive_positions": int(decisive.sum()), "tie_margin": tie_margin,
+            "perplexity_ratio": None if ratio is None else round(ratio, 5)}
 
 
 def chat_template_parity(gguf_path, tokenizer, conversations: list[list[dict]]) -> list[str]:
@@ -519,6 +532,88 @@ def _end_of_turn(tokenizer) -> str | None:
     return end if end and len(tokenizer.encode(end, add_special_tokens=False)) == 1 else None
 
 
+def _raise_if_disk_full(rc: int, log: str, path: Path) -> None:
+    """A writer outside Python (the converter's process, llama.cpp) that failed on a full disk: raise the OSError
+    atomic_path turns into a clean "no space left on device" error naming the output. The converter says so
+    (errno 28 in its traceback); llama.cpp's quantizer only says "iostream error", so a failure that left less than
+    1 MiB free on `path`'s filesystem (its partial file still there) counts as a full disk too."""
+    if rc == 0:
+        return
+    full = os.strerror(errno.ENOSPC) in (log or "")
+    if not full:
+        with contextlib.suppress(OSError):
+            st = os.statvfs(path.parent)
+            full = st.f_bavail * st.f_frsize < 2**20
+    if full:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+def _run_shown(cmd: list[str], env: dict) -> tuple[int, str]:
+    """Run cmd with stdout and stderr merged: (exit status, its output). The output also goes on to our stderr as it
+    comes when that is a terminal (progress on a terminal only, as the other stages' bars)."""
+    show = sys.stderr.isatty()
+    chunks: list[bytes] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
+        for data in iter(lambda: proc.stdout.read1(65536), b""):
+            chunks.append(data)
+            if show:
+                os.write(sys.stderr.fileno(), data)
+    return proc.returncode, b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _tensor_count(path: Path) -> int | None:
+    """The tensor count in a GGUF file's header (magic, version u32, tensor count u64), None if it is no GGUF."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return struct.unpack_from("<Q", head, 8)[0] if len(head) == 16 and head[:4] == b"GGUF" else None
+
+
+@contextlib.contextmanager
+def _terminal_bar(desc: str, total: int | None) -> Iterator[Any]:
+    """A tqdm bar on the terminal's stderr (a copy of fd 2 taken now, so it still shows while _captured_fds
+    redirects fd 2); disabled (None) when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    if not sys.stderr.isatty():
+        yield None
+        return
+    sys.stderr.flush()
+    with os.fdopen(os.dup(sys.stderr.fileno()), "w") as term, \
+            tqdm(total=total, desc=desc, unit="tensor", file=term, leave=False) as bar:
+        yield bar
+
+
+# llama.cpp's quantize log: a line per tensor, "[  12/ 273]            blk.0.attn_q.weight - [...], type = ..."
+_TENSOR_LINE = re.compile(rb"^\[\s*(\d+)/\s*(\d+)\]", re.M)
+
+
+@contextlib.contextmanager
+def _follow_tensor_log(log: dict, bar) -> Iterator[None]:
+    """While the block runs, move `bar` to the last "[ i/ n]" line of the log _captured_fds is writing."""
+    import threading
+
+    if bar is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def follow():
+        pos = 0
+        while not stop.wait(0.2):
+            while data := os.pread(log["fileno"], 1 << 20, pos):
+                pos += len(data)
+                if found := _TENSOR_LINE.findall(data):
+                    bar.update(int(found[-1][0]) - bar.n)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _tail(text: str, n: int = 40) -> str:
     return "\n".join((text or "").strip().splitlines()[-n:])
 
@@ -528,6 +623,7 @@ def _captured_fds() -> Iterator[dict]:
     """Send C-level stdout/stderr (llama.cpp's logging) to a temp file; the yielded dict gets it as "text" on exit."""
     out: dict = {"text": ""}
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
+        out["fileno"] = log.fileno()  # read while the block runs: _follow_tensor_log
         sys.stdout.flush()
         sys.stderr.flush()
         saved = [os.dup(1), os.dup(2)]

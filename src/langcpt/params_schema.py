@@ -179,6 +179,12 @@ class Replay(Section):  # general-English replay mixed into train.npy (langcpt.p
     holdout_fraction: Float(gt=0, lt=1) = 0.5
 
 
+class VocabExtension(Section):  # new target-language tokens (langcpt.vocab, stage extend_vocab)
+    new_tokens: Int(ge=0) = 0
+    train_vocab_size: Int(ge=512) = 16000
+    min_frequency: Int(ge=1) = 2
+
+
 class Tokenize(Section):
     block_size: Int(ge=2)
     validation_fraction: Float(gt=0, lt=1)
@@ -188,6 +194,7 @@ class Tokenize(Section):
     max_val_blocks: Int(ge=1, null=True) = None
     batch_size: Int(ge=1) = 1000
     replay: Optional[Replay] = None
+    vocab_extension: Optional[VocabExtension] = None
 
 
 class Lora(Section):
@@ -286,6 +293,8 @@ class Gguf(Section):
     parity_tie_margin: Float(ge=0) = 0.5
     min_argmax_agreement: Annotated[dict[OneOf(*_quant_types()), Float(ge=0, le=1)], Field(
         description="a mapping of quantization type to a number in [0, 1]")] = {"f16": 0.99, "q8_0": 0.98}
+    max_perplexity_ratio: Annotated[dict[OneOf(*_quant_types()), Float(ge=1)], Field(
+        description="a mapping of quantization type to a number >= 1")] = {"f16": 1.01, "q8_0": 1.03}
     speed_tokens: Int(ge=2) = 64
     ollama_name: Str() = "langcpt"
     modelfile: Modelfile
@@ -436,10 +445,19 @@ def validate_params(params: dict, where: str = "params.yaml", root: str | os.Pat
                 msg = str(e)
                 errors.append(f"ingest.{key}{msg[len('sources'):]}" if msg.startswith("sources") else msg)
     if not errors:
-        errors = _path_errors(params, _Path(os.path.abspath(root or os.getcwd())))
+        errors = _cross_errors(params) + _path_errors(params, _Path(os.path.abspath(root or os.getcwd())))
     if errors:
         more = f" (and {len(errors) - 1} more: {'; '.join(errors[1:4])})" if len(errors) > 1 else ""
         raise InputError(f"{errors[0]} ({where}){more}")
+
+
+def _cross_errors(params: dict) -> list[str]:
+    """Checks that span sections (run on valid sections only)."""
+    new_tokens = ((params.get("tokenize") or {}).get("vocab_extension") or {}).get("new_tokens", 0)
+    if new_tokens and (params.get("pretrain") or {}).get("train_embeddings") is False:
+        return [f"tokenize.vocab_extension.new_tokens: {new_tokens} new tokens need pretrain.train_embeddings: true "
+                f"(their embedding rows must be trained); set new_tokens: 0 or train the embeddings"]
+    return []
 
 
 def _path_errors(params: dict, root: _Path) -> list[str]:
