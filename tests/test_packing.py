@@ -218,3 +218,18 @@ def test_stage_replays_only_general_documents_outside_the_held_out_split(tmp_pat
     assert run_stage_script(tmp_path / "cap").returncode == 0
     report = json.loads((tmp_path / "cap" / "reports" / "tokenize.json").read_text())
     assert (report["train_blocks"], report["replay_blocks"]) == (20, 4)
+
+
+def test_load_tokenizer_ignores_truncation_and_padding_saved_in_tokenizer_json(smollm2_tokenizer, tmp_path):
+    from langcpt.packing import encode_batch, load_tokenizer
+
+    text = "Wer am Morgen zerknittert aussieht, hat am Tag gute Entfaltungsmöglichkeiten. " * 4
+    full = smollm2_tokenizer(text, add_special_tokens=False).input_ids
+    smollm2_tokenizer.save_pretrained(tmp_path)
+    spec = json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8"))
+    spec["truncation"] = {"direction": "Right", "max_length": 8, "strategy": "LongestFirst", "stride": 0}
+    spec["padding"] = {"strategy": {"Fixed": 512}, "direction": "Right", "pad_to_multiple_of": None, "pad_id": 0,
+                       "pad_type_id": 0, "pad_token": "<|endoftext|>"}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+    tokenizer, _ = load_tokenizer(tmp_path)
+    assert len(full) > 40 and encode_batch(tokenizer, [text]) == [full]

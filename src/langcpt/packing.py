@@ -56,6 +56,10 @@ def load_tokenizer(model_dir: str | Path):
     if not (model_dir / "tokenizer.json").is_file():
         raise InputError(f"{model_dir}/tokenizer.json: not found (a fast tokenizer is needed; run the base stage)")
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    # a tokenizer.json may carry truncation/padding (saved from a tokenizer that last ran with max_length=...);
+    # transformers applies them only when a call asks for it, so a raw encode must not either
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
     config = model_dir / "tokenizer_config.json"
     eos = json.loads(config.read_text(encoding="utf-8")).get("eos_token") if config.is_file() else None
     return tokenizer, eos.get("content") if isinstance(eos, dict) else eos
