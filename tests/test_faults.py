@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run as sh, stages_run
+from langcpt.fileio import STALE_AFTER_S
 
 EVALUATE_OUTS = ["reports/evaluate/samples.json", "reports/evaluate/metrics.json",
                  "reports/evaluate/perplexity.csv", "reports/evaluate/bits_per_byte.csv"]
@@ -141,6 +142,9 @@ def test_sigkill_during_a_stage_then_dvc_repro_recovers(repo, stage, tmp_path):
     if not trigger.startswith("log:"):
         assert left, "the killed run left no temporary folder: the trigger did not test a write"
 
+    # a temp folder counts as stale once unlocked and STALE_AFTER_S old (younger ones may belong to a writer that has
+    # not locked it yet): a real rerun comes later than that, a fast one here must wait for it
+    time.sleep(STALE_AFTER_S + 0.5)
     out = sh(["dvc", "repro", stage], root, env)
     if stage not in stages_run(out.stdout):  # DVC checked every output out of its cache: the previous ones
         assert {o: digest(root / o) for o in outs} == before, out.stdout[-3000:]
