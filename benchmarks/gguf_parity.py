@@ -35,15 +35,6 @@ def weight_only_q8_0(model) -> None:
                 p.copy_((torch.round(blocks / scale.clamp_min(1e-12)) * scale).reshape(p.shape))
 
 
-def compare(reference: list[dict], other: list[dict], tie_margin: float) -> dict:
-    same = np.concatenate([np.equal(r["argmax"], o["argmax"]) for r, o in zip(reference, other)])
-    decisive = np.concatenate([np.asarray(r["margin"]) >= tie_margin for r in reference])
-    nll = lambda refs: np.concatenate([r["nll"] for r in refs]).mean()  # noqa: E731
-    return {"argmax_agreement": round(float(same.mean()), 5), "positions": int(same.size),
-            "decisive_agreement": round(float(same[decisive].mean()), 5), "decisive_positions": int(decisive.sum()),
-            "perplexity_ratio": round(float(np.exp(nll(other) - nll(reference))), 5)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sft", type=Path, default=REPO / "models/sft")
@@ -57,7 +48,7 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from langcpt.gguf_export import heldout_blocks, hf_reference, logit_parity
+    from langcpt.gguf_export import compare_to_reference, heldout_blocks, hf_reference, logit_parity
 
     blocks = heldout_blocks(args.val, args.blocks)
     model = AutoModelForCausalLM.from_pretrained(args.sft, dtype=torch.float32).eval()
@@ -65,7 +56,7 @@ def main() -> None:
     margins = np.concatenate([r["margin"] for r in reference])
     rows = {}
     weight_only_q8_0(model)
-    rows["torch q8_0 weights"] = compare(reference, hf_reference(model, blocks), args.tie_margin)
+    rows["torch q8_0 weights"] = compare_to_reference(reference, hf_reference(model, blocks), args.tie_margin)
     for path in sorted(args.gguf_dir.glob("model-*.gguf"), key=lambda p: -p.stat().st_size):
         lp = logit_parity(path, blocks, reference, args.tie_margin)
         rows[path.stem.removeprefix("model-")] = {k: lp[k] for k in rows["torch q8_0 weights"]}

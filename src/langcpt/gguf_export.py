@@ -332,34 +332,42 @@ def hf_reference(model, sequences: list[list[int]]) -> list[dict]:
 
 def logit_parity(gguf_path, sequences: list[list[int]], reference: list[dict], tie_margin: float = 0.0) -> dict:
     """Argmax agreement of llama.cpp with the reference (hf_reference) over all positions of all sequences, and the
-    perplexity ratio llama.cpp / HF on the same next tokens (1.0 = no quality lost).
+    perplexity ratio llama.cpp / HF on the same next tokens (1.0 = no quality lost): compare_to_reference of
+    llama.cpp's own {"argmax", "nll"} per sequence."""
+    import numpy as np
+
+    llm = load(gguf_path, n_ctx=max(len(s) for s in sequences), logits_all=True)
+    other = []
+    try:
+        for ids in sequences:
+            llm.reset()
+            llm.eval(ids)
+            scores = np.asarray(llm.scores[: len(ids)], dtype=np.float64)
+            top = scores[:-1].max(-1)
+            logz = top + np.log(np.exp(scores[:-1] - top[:, None]).sum(-1))
+            other.append({"argmax": scores.argmax(-1), "nll": logz - scores[np.arange(len(ids) - 1), ids[1:]]})
+    finally:
+        llm.close()
+    return compare_to_reference(reference, other, tie_margin)
+
+
+def compare_to_reference(reference: list[dict], other: list[dict], tie_margin: float = 0.0) -> dict:
+    """Agreement of `other`'s per-sequence argmax with the reference's (hf_reference) and its perplexity ratio on the
+    same next tokens (from "nll"; None when either side lacks it).
 
     argmax_agreement counts every position. decisive_agreement leaves out near-ties, positions where the reference's
     two best logits are less than `tie_margin` apart (there either answer is the model's; quantization flips them)."""
     import numpy as np
 
-    llm = load(gguf_path, n_ctx=max(len(s) for s in sequences), logits_all=True)
-    same, decisive, nll_cpp, nll_hf = [], [], [], []
-    try:
-        for ids, ref in zip(sequences, reference):
-            llm.reset()
-            llm.eval(ids)
-            scores = np.asarray(llm.scores[: len(ids)], dtype=np.float64)
-            same.append(scores.argmax(-1) == np.asarray(ref["argmax"]))
-            decisive.append(np.asarray(ref["margin"]) >= tie_margin)
-            if "nll" in ref and len(ids) > 1:
-                top = scores[:-1].max(-1)
-                logz = top + np.log(np.exp(scores[:-1] - top[:, None]).sum(-1))
-                nll_cpp.append(logz - scores[np.arange(len(ids) - 1), ids[1:]])
-                nll_hf.append(np.asarray(ref["nll"], dtype=np.float64))
-    finally:
-        llm.close()
-    same, decisive = np.concatenate(same), np.concatenate(decisive)
-    ratio = (float(np.exp(np.concatenate(nll_cpp).mean() - np.concatenate(nll_hf).mean())) if nll_cpp else None)
+    same = np.concatenate([np.equal(o["argmax"], r["argmax"]) for r, o in zip(reference, other)])
+    decisive = np.concatenate([np.asarray(r["margin"]) >= tie_margin for r in reference])
+    ratio = None
+    if all("nll" in r and "nll" in o for r, o in zip(reference, other)):
+        mean = lambda side: np.concatenate([np.asarray(x["nll"], dtype=np.float64) for x in side]).mean()  # noqa: E731
+        ratio = round(float(np.exp(mean(other) - mean(reference))), 5)
     return {"argmax_agreement": round(float(same.mean()), 5), "positions": int(same.size),
             "decisive_agreement": round(float(same[decisive].mean()), 5) if decisive.any() else 1.0,
-            "decisive_positions": int(decisive.sum()), "tie_margin": tie_margin,
-            "perplexity_ratio": None if ratio is None else round(ratio, 5)}
+            "decisive_positions": int(decisive.sum()), "tie_margin": tie_margin, "perplexity_ratio": ratio}
 
 
 def chat_template_parity(gguf_path, tokenizer, conversations: list[list[dict]]) -> list[str]:
