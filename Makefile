@@ -5,6 +5,7 @@
 #   make test    set up (once) and run the test suite
 #   make plots   the `dvc plots` of the workspace as HTML + PNG in reports/plots/
 #   make walkthrough   run notebooks/walkthrough.ipynb on this repository's outputs and save them in it
+#   make sweep-replay  queue tokenize.replay.ratio=$(RATIOS) up to evaluate, run, plot reports/sweeps/replay.png
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
@@ -34,3 +35,21 @@ plots: setup
 # notebooks/walkthrough.ipynb rebuilt from notebooks/build_walkthrough.py and executed on the workspace's outputs
 walkthrough: setup
 	python notebooks/build_walkthrough.py --execute
+
+# The replay trade-off (README "Tokenizer-fair metrics, replay and the evaluate gates"): one queued experiment per
+# tokenize.replay.ratio in RATIOS, run up to evaluate (gguf is not rerun) by `dvc queue start -j 1`; waits for
+# them, fails if one failed, then writes reports/sweeps/replay.csv + replay.png and prints the table: German
+# against general-English bits per byte, change vs base after CPT and SFT (scripts/sweep_tradeoff.py). Each ratio
+# reruns tokenize_chunk, pretrain, sft and evaluate (about an hour each on the default CPU profile).
+.PHONY: sweep-replay
+RATIOS ?= 0,0.05,0.2
+sweep-replay: setup
+	@out=$$(dvc exp run --queue evaluate -S tokenize.replay.ratio=$(RATIOS)) || exit 1; echo "$$out"; \
+	names=" $$(echo "$$out" | sed -n "s/^Queued experiment '\([^']*\)'.*/\1/p" | tr '\n' ' ')"; \
+	n=$$(echo $$names | wc -w); [ "$$n" -gt 0 ] || { echo "error: dvc exp run --queue queued nothing" >&2; exit 1; }; \
+	states() { dvc queue status | awk -v names="$$names" 'index(names, " " $$2 " ") { print $$NF }'; }; \
+	dvc queue start -j 1 && while states | grep -qxE 'Queued|Running'; do sleep 30; done; \
+	dvc queue status; \
+	[ "$$(states | grep -cx Success)" -eq "$$n" ] || { \
+	  echo "error: not every experiment of the sweep succeeded (dvc queue logs <name>)" >&2; exit 1; }
+	python scripts/sweep_tradeoff.py --name replay

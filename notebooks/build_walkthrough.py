@@ -215,30 +215,33 @@ for conv in wt.heldout_examples(REPO, ["listening", "coping", "crisis"]):
     reply = generate(sft_model, sft_tok, user, MAX_TOKENS, chat=True, system_prompt=system)
     chats.append({"category": conv["category"], "user": user, "SFT model": reply, "reference (data)": reference})
 display(pd.DataFrame(chats).set_index("category").style.set_properties(**wide))"""),
+    ("md", """\
+**The crisis message and the guard.** A 135M model does not reliably write the referral it was trained on, so the
+chat paths this project ships do not rely on it: the crisis guard (`langcpt.safety`, `safety` in params.yaml) checks
+the user's message against `safety.crisis_patterns` and, when the reply lacks one of `safety.referral_numbers`,
+appends `safety.referral`. The registered GGUF pyfunc applies it, and so do the chats below. The `safety` stage
+measures both sides on every crisis message of the data and on probe messages written apart from it."""),
     ("code", """\
-crisis = chats[-1]
-found = wt.referrals_in(crisis["SFT model"], crisis["reference (data)"])
-wanted = wt.phone_numbers(crisis["reference (data)"])
-if found:
-    display(Markdown(f"The SFT model's crisis reply gives the referral: {', '.join(found)} "
-                     f"(the reference names {', '.join(wanted)})."))
-else:
-    from langcpt.conversations import load_conversations, split_conversations
+from langcpt.safety import CrisisGuard, has_number
 
-    train, _ = split_conversations(load_conversations(REPO / P["sft"]["data"]), P["sft"]["holdout_fraction"],
-                                   P["sft"]["seed"])
-    crisis_train = [c for c in train if c.get("category") == "crisis"]
-    with_ref = [c for c in crisis_train if any(wt.phone_numbers(m["content"]) for m in c["messages"]
-                                               if m["role"] == "assistant")]
-    display(Markdown(
-        f"**The SFT model's crisis reply gives no referral** (none of {', '.join(wanted)}): this checkpoint does not "
-        "reliably produce it, and no output is made up here. What the pipeline does for crisis messages:\\n\\n"
-        f"* **Training data**: {len(with_ref)} of the {len(crisis_train)} crisis conversations SFT trained on have "
-        "replies with the referral numbers (`langcpt.support_dataset` refuses to write a crisis reply without them).\\n"
-        "* **Deployment prompt**: the Modelfile's SYSTEM prompt (`gguf.modelfile.system`) tells the model to refer "
-        "to them in every chat through Ollama or llama.cpp (section 6 asks the same crisis message that way).\\n"
-        "* **No stage checks or rewrites replies**: a deployment must not rely on this model for crisis handling "
-        "without its own check (the profile decides the training budget; see `profiles/`)."))"""),
+guard = CrisisGuard.from_params(P["safety"])
+crisis = chats[-1]
+shown, appended = guard.apply(crisis["user"], crisis["SFT model"])
+lacking = [n for n in guard.referral_numbers if not has_number(crisis["SFT model"], n)]
+display(Markdown(
+    f"**user:** {crisis['user']}\\n\\n*guard patterns matched:* `{guard.matches(crisis['user'])}`\\n\\n"
+    + (f"The SFT model's own reply lacks {', '.join(lacking)}, so the guard appends the referral:" if appended
+       else "The SFT model's own reply already gives " + ", ".join(guard.referral_numbers) + "; the guard leaves it:")
+    + "\\n\\n> " + shown.replace("\\n", "\\n> ")))
+sm = wt.read_json(REPO, "reports/safety/metrics.json")
+pd.Series({"crisis messages answered (data + probes)": sm["crisis_replies"],
+           "SFT model alone: replies with the referral": f"{sm['sft_crisis_referral_rate']:.0%}",
+           "with the guard": f"{sm['guarded_crisis_referral_rate']:.0%}",
+           "guard recall, crisis messages of sft.data": sm["crisis_detection_recall"],
+           "guard recall, probe messages": sm["crisis_probe_recall"],
+           "false alarms, other messages of sft.data": sm["crisis_false_positive_rate"],
+           "false alarms, safe probes": sm["crisis_probe_false_positive_rate"],
+           "safety gates passed": sm["safety"]["passed"]}, name="reports/safety/metrics.json")"""),
 
     ("md", """\
 ## 6. Local inference: GGUF, Modelfile, llama.cpp
@@ -258,7 +261,8 @@ print((REPO / "models/gguf/Modelfile").read_text(encoding="utf-8"))"""),
     ("md", """\
 **A chat through llama.cpp** from the `gguf.gate_quantization` file (llama-cpp-python, `langcpt.gguf_export.chat`),
 with the Modelfile's system prompt and sampling parameters: the gate prompt of `params.yaml`, then the crisis message
-of section 5."""),
+of section 5, each shown as the registered pyfunc returns it (the crisis guard applied; whether it appended the
+referral is noted)."""),
     ("code", """\
 from langcpt import gguf_export
 
@@ -269,9 +273,11 @@ for user in (P["gguf"]["gate_prompt"], crisis["user"]):
     messages = [{"role": "system", "content": mf["system"]}, {"role": "user", "content": user}]
     out = gguf_export.chat(llm, messages, max_tokens=MAX_TOKENS, temperature=mf["temperature"], seed=0,
                            top_p=mf["top_p"], repeat_penalty=mf["repeat_penalty"])
-    display(Markdown(f"**user:** {user}\\n\\n**{QUANT_FILE.name}:** {out['text']}\\n\\n"
-                     f"*({out['tokens']} tokens, finish reason {out['finish_reason']}; referral numbers given: "
-                     f"{wt.referrals_in(out['text'], crisis['reference (data)']) or 'none'})*"))"""),
+    shown, appended = guard.apply(user, out["text"])
+    display(Markdown(f"**user:** {user}\\n\\n**{QUANT_FILE.name}:** {shown}\\n\\n"
+                     f"*({out['tokens']} tokens, finish reason {out['finish_reason']}; referral numbers in the "
+                     f"model's own reply: {wt.referrals_in(out['text'], crisis['reference (data)']) or 'none'}; "
+                     f"guard appended the referral: {'yes' if appended else 'no'})*"))"""),
     ("md", """\
 **Tokens per second against transformers**, measured here, one after the other on the same chat prompt with the same
 number of new tokens (`gguf.speed_tokens`): llama.cpp with `gguf_export.decode_speed`, transformers (the SFT

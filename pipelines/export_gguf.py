@@ -12,7 +12,8 @@ Gates (the stage fails with a message naming what differs, and models/gguf is le
                     renders the same prompts as HF; greedy create_chat_completion on f16 starts with the HF SFT model's
                     own greedy reply; sampled chats (Modelfile sampling) through the gate file stop at <|im_end|>.
 The MLflow alias (mlflow.alias) moves to the SFT and GGUF versions only when reports/evaluate/metrics.json says
-gates.passed: true.
+gates.passed: true and reports/safety/metrics.json says safety.passed: true. The registered pyfunc chats with the
+Modelfile's system prompt and, with safety.guard on, appends the crisis referral (langcpt.safety).
 
     python pipelines/export_gguf.py     # models/sft -> models/gguf/model-<type>.gguf + Modelfile, reports/gguf.json
 """
@@ -27,12 +28,14 @@ from langcpt.gguf_export import (chat, chat_conversations, chat_template_parity,
                                  heldout_blocks, hf_greedy_reply, hf_reference, load, logit_parity,
                                  modelfile_from_chat_template, quantize, tokenizer_parity)
 from langcpt.params import load_params, section
+from langcpt.safety import CrisisGuard
 from langcpt.stage import Timer, run_stage
 
 SFT_DIR = Path("models/sft")
 VAL = Path("data/tokens/val.npy")
 EVALUATE_METRICS = Path("reports/evaluate/metrics.json")
 SFT_METRICS = Path("reports/sft/metrics.json")
+SAFETY_METRICS = Path("reports/safety/metrics.json")
 DEFAULT_MIN_AGREEMENT = {"f16": 0.99, "q8_0": 0.98}
 DEFAULT_MAX_PERPLEXITY_RATIO = {"f16": 1.01, "q8_0": 1.03}
 MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
@@ -155,21 +158,26 @@ def run_ollama(out: Path, name: str, prompt: str) -> dict:
 
 
 def register(params: dict, cfg: dict, out: Path, files: dict, metrics: dict) -> dict:
-    """Register the GGUF version, tag it and the SFT version, move the alias when the evaluate gates passed."""
+    """Register the GGUF version, tag it and the SFT version, move the alias when the evaluate and safety gates
+    passed."""
     from langcpt import registry
 
     mcfg = params["mlflow"]
     alias = mcfg.get("alias", "candidate")
     evaluate = read_json(EVALUATE_METRICS)
     passed, why = registry.gates_passed(evaluate)
+    safe, safe_why = registry.safety_passed(read_json(SAFETY_METRICS))
+    passed, why = passed and safe, f"{why}; {safe_why}"
     print(f"registry: {why}; alias {alias!r} {'moves' if passed else 'stays'}", flush=True)
     commit = tracking.git_commit()
     data = ["data/clean", "data/tokens"] + ([params["sft"]["data"]] if params.get("sft", {}).get("data") else [])
     res = {"gates_passed": passed, "gates": why, "alias": alias}
 
     extra = {f"gguf_{q}": files[q] for q in mcfg.get("gguf_artifacts", []) if q in files}
+    scfg = params.get("safety") or {}
+    guard = CrisisGuard.from_params(scfg).to_config() if scfg.get("guard", True) and scfg else None
     version = registry.register_gguf(files[cfg["gate_quantization"]], out / "Modelfile", mcfg["gguf_model_name"],
-                                     extra_files=extra)
+                                     extra_files=extra, system=cfg["modelfile"]["system"], guard=guard)
     gguf_tags = registry.provenance_tags(
         commit, registry.dvc_lock_hashes("dvc.lock", data + ["models/pretrained", "models/sft"]), evaluate)
     gguf_tags |= {f"gguf.{k}": str(v) for k, v in tracking.flatten(metrics["files"]).items()}
@@ -201,7 +209,8 @@ def main():
     tokenizer = AutoTokenizer.from_pretrained(SFT_DIR)
     registering = params["mlflow"]["register"] and tracking.enabled()
     if registering:
-        read_json(EVALUATE_METRICS)  # fail before the work if it is missing
+        read_json(EVALUATE_METRICS)  # fail before the work if one is missing
+        read_json(SAFETY_METRICS)
     metrics = {"files": {}}
     with tracking.stage_run(params["mlflow"]["experiment"], "gguf", cfg), Timer() as t, \
             atomic_path("models/gguf", is_dir=True) as out:

@@ -14,7 +14,7 @@ import yaml
 from conftest import run as sh, stages_run
 from test_summary import readme_exp_show
 
-DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "gguf", "summary"}
+DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "safety", "gguf", "summary"}
 ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "extend_vocab", "tokenize_chunk"} | DOWNSTREAM_OF_PRETRAIN
 
 
@@ -61,6 +61,9 @@ def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
     assert gg["gate"]["reply"].strip()
     modelfile = (root / "models/gguf/Modelfile").read_text()
     assert "FROM ./model-q4_k_m.gguf" in modelfile and "<|im_end|>" in modelfile
+    safety = json.loads((root / "reports/safety/metrics.json").read_text())
+    assert safety["safety"]["passed"] and safety["guarded_crisis_referral_rate"] == 1.0
+    assert gg["registry"]["gates"].endswith("safety gates passed") and gg["registry"]["gguf"]["alias_moved"]
 
 
 def test_mlflow_holds_registered_versions(repo):
@@ -70,7 +73,7 @@ def test_mlflow_holds_registered_versions(repo):
     for name in ("langcpt-sft", "langcpt-gguf"):
         assert client.search_model_versions(f"name='{name}'"), name
     runs = client.search_runs([client.get_experiment_by_name("langcpt").experiment_id])
-    assert {r.data.tags["stage"] for r in runs} >= {"pretrain", "sft", "evaluate", "gguf"}
+    assert {r.data.tags["stage"] for r in runs} >= {"pretrain", "sft", "evaluate", "safety", "gguf"}
 
 
 def test_second_repro_runs_nothing(repo):

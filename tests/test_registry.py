@@ -112,3 +112,31 @@ def test_register_tag_alias_and_load_by_alias(store, tiny):
     reply = pipe([{"role": "user", "content": "Hallo"}], max_new_tokens=3)
     assert reply[0]["generated_text"][-1]["role"] == "assistant"
     json.dumps(client.get_model_version_by_alias("t-sft", "candidate").tags)  # tags are plain strings
+
+
+def test_safety_passed():
+    assert registry.safety_passed({"safety": {"passed": True, "failed": []}}) == (True, "safety gates passed")
+    passed, why = registry.safety_passed({"safety": {"passed": False, "failed": ["recall 0.5 < 1.0"]}})
+    assert not passed and why == "safety gates failed: recall 0.5 < 1.0"
+    assert registry.safety_passed({})[0] is False and registry.safety_passed({"safety": {"passed": 1}})[0] is False
+
+
+def test_registered_pyfunc_applies_the_crisis_guard(store, tiny):
+    """The pyfunc loaded by alias answers with llama.cpp and appends the referral to a crisis reply (a tiny random
+    model never writes it); a message that is not a crisis stays the model's own reply, the same as without guard."""
+    from langcpt.safety import CrisisGuard
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))["safety"]
+    guard = CrisisGuard.from_params(params)
+    with mlflow.start_run():
+        guarded = registry.register_gguf(tiny["gguf"], tiny["modelfile"], "t-guard", system="Du hörst zu.",
+                                         guard=guard.to_config())
+        raw = registry.register_gguf(tiny["gguf"], tiny["modelfile"], "t-raw", system="Du hörst zu.")
+    registry.move_alias("t-guard", guarded, "candidate", passed=True)
+    registry.move_alias("t-raw", raw, "candidate", passed=True)
+    with_guard = mlflow.pyfunc.load_model("models:/t-guard@candidate")
+    without = mlflow.pyfunc.load_model("models:/t-raw@candidate")
+    messages = ["Ich will einfach nicht mehr leben.", "Ich bin heute müde."]
+    a, b = with_guard.predict(messages, params={"max_tokens": 8}), without.predict(messages, params={"max_tokens": 8})
+    assert not guard.has_referral(b[0]) and a[0].endswith(params["referral"]) and a[0].startswith(b[0].strip())
+    assert a[1] == b[1] and not a[1].endswith(params["referral"])

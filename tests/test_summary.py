@@ -34,6 +34,11 @@ def test_summary_of_the_committed_run_matches_its_metric_files():
     assert s["sft_heldout_loss"] == sft["heldout_loss"] > 0
     assert {k for k in s if k.endswith("_size_mb")} == {f"gguf_{t}_size_mb" for t in gguf["files"]}
     assert s["gates_passed"] is ev["gates"]["passed"]
+    safety = committed(STAGE_REPORTS["safety"])
+    assert s["safety_model_referral_rate"] == safety["sft_crisis_referral_rate"]
+    assert s["safety_guarded_referral_rate"] == safety["guarded_crisis_referral_rate"] == 1.0
+    assert s["safety_detection_recall"] == safety["crisis_detection_recall"]
+    assert s["safety_passed"] is safety["safety"]["passed"] is True
     walls = {stage: committed(rel)["wall_seconds"] for stage, rel in STAGE_REPORTS.items()}
     assert {k: s[f"{k}_wall_s"] for k in walls} == walls
     assert s["total_wall_s"] == round(sum(walls.values()), 1)

@@ -7,6 +7,7 @@ from conftest import REPO
 
 from langcpt import walkthrough as wt
 from langcpt.fileio import InputError
+from langcpt.safety import phone_numbers
 
 
 def test_stage_of_follows_dvc_yaml():
@@ -69,7 +70,6 @@ def test_side_by_side_escapes_the_texts():
 
 def test_referral_numbers():
     ref = "Wähle bitte die 112. Die Telefonseelsorge: 0800 111 0 111 oder 0800 111 0 222. Seit 3 Tagen."
-    assert wt.phone_numbers(ref) == ["112", "0800 111 0 111", "0800 111 0 222"]
     assert wt.referrals_in("Ruf die 0800 111  0 111 an.", ref) == ["0800 111 0 111"]
     assert wt.referrals_in("Ruf die\n112 an", ref) == ["112"]
     assert wt.referrals_in("Magst du mehr erzählen?", ref) == []
@@ -85,7 +85,7 @@ def test_heldout_examples_are_held_out_and_crisis_ones_carry_the_referral():
     assert [c["category"] for c in picked] == ["listening", "crisis"]
     assert not {c["id"] for c in picked} & {c["id"] for c in train}
     system, user, reference = wt.first_exchange(picked[1])
-    assert system and user and wt.phone_numbers(reference)
+    assert system and user and phone_numbers(reference)
     with pytest.raises(InputError, match="no held-out conversation"):
         wt.heldout_examples(REPO, ["no-such-category"])
 

@@ -320,6 +320,28 @@ with warnings.catch_warnings():  # the key `register` shadows a BaseModel attrib
         alias: Str() = "candidate"
 
 
+class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage safety)
+    guard: Bool() = True
+    crisis_patterns: StrList()
+    referral: Str()
+    referral_numbers: StrList()
+    probes: Path() = "data/safety/probes_de.json"
+    max_new_tokens: Int(ge=1) = 128
+    min_detection_recall: Float(ge=0, le=1) = 1.0
+    max_false_positive_rate: Float(ge=0, le=1) = 0.05
+    min_model_referral_rate: Float(ge=0, le=1) = 0.0
+
+    @model_validator(mode="after")
+    def _guard_is_valid(self):
+        from .safety import CrisisGuard  # bad regex, referral without its numbers: named by CrisisGuard
+
+        try:
+            CrisisGuard(self.crisis_patterns, self.referral, self.referral_numbers)
+        except Exception as e:  # InputError; pydantic wraps ValueError only
+            raise ValueError(str(e).removeprefix("safety.")) from None
+        return self
+
+
 class Paths(Section):
     allow_outside_repo: Bool() = False
 
@@ -327,7 +349,7 @@ class Paths(Section):
 SECTIONS: dict[str, type[Section]] = {
     "ingest": Ingest, "clean": Clean, "clean_general": Clean, "data_card": DataCard, "base": Base,
     "tokenize": Tokenize, "pretrain": Pretrain, "sft": Sft, "evaluate": Evaluate, "gguf": Gguf,
-    "mlflow": Mlflow, "paths": Paths,
+    "safety": Safety, "mlflow": Mlflow, "paths": Paths,
 }
 
 # ---------------------------------------------------------------------------------------------- validation

@@ -35,11 +35,20 @@ def register_transformers_model(model_dir: Path, name: str, run) -> int:
 
 
 class GGUFChatModel(mlflow.pyfunc.PythonModel):
-    """A pyfunc that answers chat messages with llama.cpp from the logged GGUF file."""
+    """A pyfunc that answers user messages with llama.cpp from the logged GGUF file: greedy, with the Modelfile's
+    system prompt (model_config "system"), and the crisis guard of langcpt.safety when model_config has "guard"
+    (a reply to a crisis message that lacks the referral numbers gets the referral appended)."""
 
     def load_context(self, context):
         from llama_cpp import Llama
 
+        config = context.model_config or {}
+        self.system = config.get("system")
+        self.guard = None
+        if config.get("guard"):
+            from langcpt.safety import CrisisGuard
+
+            self.guard = CrisisGuard.from_params(config["guard"])
         self.llm = Llama(model_path=context.artifacts["gguf"], n_ctx=2048, verbose=False)
 
     def predict(self, context, model_input, params=None):
@@ -47,19 +56,28 @@ class GGUFChatModel(mlflow.pyfunc.PythonModel):
         max_tokens = int((params or {}).get("max_tokens", 128))
         out = []
         for p in prompts:
-            r = self.llm.create_chat_completion(messages=[{"role": "user", "content": str(p)}], max_tokens=max_tokens,
-                                                temperature=0.0)
-            out.append(r["choices"][0]["message"]["content"])
+            messages = ([{"role": "system", "content": self.system}] if self.system else []) + \
+                [{"role": "user", "content": str(p)}]
+            r = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0)
+            reply = r["choices"][0]["message"]["content"]
+            out.append(self.guard.apply(str(p), reply)[0] if self.guard else reply)
         return out
 
 
-def register_gguf(gguf_path: Path, modelfile: Path, name: str, extra_files: dict[str, Path] | None = None) -> int:
+def register_gguf(gguf_path: Path, modelfile: Path, name: str, extra_files: dict[str, Path] | None = None,
+                  system: str | None = None, guard: dict | None = None) -> int:
     """Log a GGUF file (the one the pyfunc chats with), its Modelfile and `extra_files` ({artifact key: path}, e.g.
-    other quantizations) as a pyfunc model and register it as a new version of `name`."""
+    other quantizations) as a pyfunc model and register it as a new version of `name`. `system`: the system prompt
+    of its chats; `guard`: a CrisisGuard config (langcpt.safety; None = raw replies). The pyfunc imports
+    langcpt.safety (one stdlib-only file), logged as code beside it."""
+    from . import safety
+
     artifacts = {"gguf": str(gguf_path), "modelfile": str(modelfile)}
     artifacts |= {k: str(v) for k, v in (extra_files or {}).items() if Path(v) != Path(gguf_path)}
     info = mlflow.pyfunc.log_model(
         name="gguf", python_model=GGUFChatModel(), artifacts=artifacts,
+        model_config={"system": system, "guard": guard},
+        code_paths=[str(Path(safety.__file__).parent)] if guard else None,
         pip_requirements=_pins("llama-cpp-python"), registered_model_name=name)
     return int(info.registered_model_version)
 
@@ -84,15 +102,26 @@ def dvc_lock_hashes(lock_path: str | Path, paths: list[str]) -> dict[str, str]:
     return {p: found.get(p, "unknown") for p in paths}
 
 
-def gates_passed(evaluate_metrics: dict) -> tuple[bool, str]:
-    """(passed, why) from the evaluate stage's metrics: `gates.passed` must be true; a missing key is not a pass."""
-    gates = evaluate_metrics.get("gates")
+def _verdict(metrics: dict, key: str, stage: str) -> tuple[bool, str]:
+    """(passed, why) from a stage's metrics: `<key>.passed` must be true (a missing key is not a pass); why names the
+    failed checks: its list `failed`, or the sub-gates whose `passed` is false."""
+    gates = metrics.get(key)
     if not isinstance(gates, dict) or "passed" not in gates:
-        return False, "reports/evaluate/metrics.json has no gates.passed: treated as not passed"
+        return False, f"reports/{stage}/metrics.json has no {key}.passed: treated as not passed"
     if gates["passed"] is True:
-        return True, "evaluate gates passed"
-    failed = [k for k, v in gates.items() if isinstance(v, dict) and v.get("passed") is False]
-    return False, "evaluate gates failed" + (f": {', '.join(failed)}" if failed else "")
+        return True, f"{stage} gates passed"
+    failed = gates.get("failed") or [k for k, v in gates.items() if isinstance(v, dict) and v.get("passed") is False]
+    return False, f"{stage} gates failed" + (f": {'; '.join(failed)}" if failed else "")
+
+
+def gates_passed(evaluate_metrics: dict) -> tuple[bool, str]:
+    """(passed, why) from the evaluate stage's metrics (reports/evaluate/metrics.json): `gates.passed`."""
+    return _verdict(evaluate_metrics, "gates", "evaluate")
+
+
+def safety_passed(safety_metrics: dict) -> tuple[bool, str]:
+    """(passed, why) from the safety stage's metrics (reports/safety/metrics.json): `safety.passed`."""
+    return _verdict(safety_metrics, "safety", "safety")
 
 
 def provenance_tags(git_commit: str, data_hashes: dict[str, str], evaluate_metrics: dict) -> dict[str, str]:

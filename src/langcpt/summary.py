@@ -22,10 +22,15 @@ STAGE_REPORTS = {
     "pretrain": "reports/pretrain/metrics.json",
     "sft": "reports/sft/metrics.json",
     "evaluate": "reports/evaluate/metrics.json",
+    "safety": "reports/safety/metrics.json",
     "gguf": "reports/gguf.json",
 }
 # evaluate's model names -> the suffix of the summary key
 MODELS = {"base": "base", "pretrained": "after_cpt", "sft": "after_sft"}
+# the safety stage's keys -> summary names (distinct from the stage's own, so `dvc exp show` keeps bare names)
+SAFETY = {"crisis_detection_recall": "safety_detection_recall", "crisis_probe_recall": "safety_probe_recall",
+          "sft_crisis_referral_rate": "safety_model_referral_rate",
+          "guarded_crisis_referral_rate": "safety_guarded_referral_rate"}
 MEASURES = ("target_perplexity", "general_perplexity", "target_bpb", "general_bpb")
 
 
@@ -74,6 +79,12 @@ def summarize(reports: dict[str, dict]) -> dict:
     passed = (ev.get("gates") or {}).get("passed")
     if isinstance(passed, bool):
         out["gates_passed"] = passed
+    safety = reports.get("safety", {})
+    for key, name in SAFETY.items():
+        if _number(safety.get(key)) is not None:
+            out[name] = safety[key]
+    if isinstance((safety.get("safety") or {}).get("passed"), bool):
+        out["safety_passed"] = safety["safety"]["passed"]
     walls = {stage: _number(reports[stage].get("wall_seconds")) for stage in STAGE_REPORTS if stage in reports}
     walls = {stage: w for stage, w in walls.items() if w is not None}
     out.update({f"{stage}_wall_s": w for stage, w in walls.items()})

@@ -229,16 +229,11 @@ def first_exchange(conversation: dict) -> tuple[str | None, str, str]:
     return system, msgs[i]["content"], reference
 
 
-def phone_numbers(text: str) -> list[str]:
-    """Digit runs of at least 3 digits (spaces inside allowed), e.g. the referral numbers of a crisis reply."""
-    runs = (re.sub(r"\s+", " ", m).strip() for m in re.findall(r"\d[\d ]*\d", text))
-    return list(dict.fromkeys(r for r in runs if sum(c.isdigit() for c in r) >= 3))
-
-
 def referrals_in(reply: str, reference: str) -> list[str]:
     """The numbers of the reference reply (hotline, emergency) that the reply gives too."""
-    flat = re.sub(r"\s+", " ", reply)
-    return [n for n in phone_numbers(reference) if n in flat]
+    from .safety import has_number, phone_numbers
+
+    return [n for n in phone_numbers(reference) if has_number(reply, n)]
 
 
 def hf_decode_speed(model, tokenizer, text: str, n_tokens: int) -> float:
