@@ -2,6 +2,7 @@
 `dvc repro` (the session fixture `tiny_pipeline`), and names the stage to run when an output is missing."""
 import csv
 import json
+import re
 import shutil
 import sys
 
@@ -65,8 +66,13 @@ def test_the_notebook_runs_on_the_tiny_pipelines_outputs(tiny_pipeline, monkeypa
         assert f"model-{q}.gguf" in out
     # MLflow: the tiny pipeline logged into the repository's store, so its runs are these files' runs
     assert out.count("the run of these files (same final held-out loss)") == 2  # pretrain and SFT
-    assert "gives the referral" in out or "gives no referral" in out  # the crisis verdict was reached
-    assert "referral numbers given:" in out  # the llama.cpp chat ran
+    # the crisis message: the guard's verdict on the SFT model's reply, and the safety stage's figures of these files
+    assert "so the guard appends the referral" in out or "the guard leaves it" in out
+    safety = json.loads((root / "reports/safety/metrics.json").read_text())
+    assert f"{safety['sft_crisis_referral_rate']:.0%}" in out and "with the guard" in out
+    assert out.count("guard appended the referral:") == 2  # the llama.cpp chats ran (gate prompt, crisis message)
+    # the crisis chat ends with the referral: the guard added it, or the model's own reply gave the numbers
+    assert re.search(r"guard appended the referral: yes|own reply: \[[^\]]+\]; guard appended the referral: no", out)
     assert "x transformers" in out  # the speed table
     assert "dvc exp run -n more-cpt-steps" in out  # the optional cell printed its command and trained nothing
 
