@@ -45,6 +45,39 @@ def test_jsonl_roundtrip_and_errors_name_file_and_line(tmp_path):
         list(iter_jsonl(p))
 
 
+
+def test_write_jsonl_stops_the_generator_and_its_worker_pool_on_a_write_error(tmp_path):
+    """A write error (here: a row JSON cannot encode; in CI once a full disk) must close the generator at once,
+    so ingest's worker pool stops in the main thread and not in a finalizer at interpreter exit (it hung there)."""
+    import multiprocessing
+
+    from langcpt.ingest import iter_documents
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(40):  # enough files for langcpt.ingest's process pool on a machine of 2+ cores
+        (corpus / f"doc{i:02d}.txt").write_text(f"Dokument {i}.", encoding="utf-8")
+    closed = []
+
+    def rows():
+        try:
+            docs = iter_documents([{"name": "c", "kind": "local", "path": str(corpus)}], tmp_path / "cache")
+            yield next(docs)
+            yield {"text": object()}  # json.dumps raises TypeError while the pool still has files to parse
+            yield from docs
+        finally:
+            closed.append(True)
+
+    try:
+        write_jsonl(tmp_path / "out.jsonl", rows())
+    except TypeError:  # checked here, while the traceback still holds write_jsonl's frame and so the generator
+        assert closed == [True]
+        assert multiprocessing.active_children() == []
+    else:
+        pytest.fail("write_jsonl wrote a row JSON cannot encode")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def _age(path, seconds=60):
     """Backdate a folder's mtime (remove_stale_temps leaves folders younger than STALE_AFTER_S alone)."""
     t = os.stat(path).st_mtime - seconds

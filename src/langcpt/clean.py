@@ -130,6 +130,7 @@ from __future__ import annotations
 import array
 import bisect
 import collections
+import contextlib
 import functools
 import html
 import itertools
@@ -730,8 +731,9 @@ def clean_stream(docs: Iterable[dict], out_path: str | os.PathLike, cfg: dict | 
         pass1 = out_tmp.with_name(out_tmp.name + ".pass1")
         sig_file = out_tmp.with_name(out_tmp.name + ".sigs")
         with open(pass1, "w", encoding="utf-8") as f1, open(sig_file, "wb") as fs, \
-                tqdm(desc=desc, unit="doc", disable=None) as bar:  # a stream: no total
-            for chunk, rows, sigs in _processed(docs, p):
+                tqdm(desc=desc, unit="doc", disable=None) as bar, \
+                contextlib.closing(_processed(docs, p)) as processed:  # its pool stops here even on an error
+            for chunk, rows, sigs in processed:
                 bar.update(len(chunk))
                 keep_sig: list[int] = []
                 n_sig = 0

@@ -122,12 +122,18 @@ def write_json(path: str | os.PathLike, obj) -> None:
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
-    """Write rows atomically; return how many were written."""
+    """Write rows atomically; return how many were written. A generator passed as `rows` is closed here however
+    this ends: one that holds a worker pool (langcpt.ingest) must not be left for garbage collection at
+    interpreter exit after a write error (a full disk), where a multiprocessing pool's finalizer can hang."""
     n = 0
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            n += 1
+    try:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+    finally:
+        if hasattr(rows, "close"):
+            rows.close()
     return n
 
 
