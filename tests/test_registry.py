@@ -140,3 +140,18 @@ def test_registered_pyfunc_applies_the_crisis_guard(store, tiny):
     a, b = with_guard.predict(messages, params={"max_tokens": 8}), without.predict(messages, params={"max_tokens": 8})
     assert not guard.has_referral(b[0]) and a[0].endswith(params["referral"]) and a[0].startswith(b[0].strip())
     assert a[1] == b[1] and not a[1].endswith(params["referral"])
+    # A whole conversation (MLflow serving's multi-turn input) is continued as one, after the system prompt, and
+    # the guard checks its last user message: a crisis said earlier (and answered) does not flag a calm reply.
+    # params max_tokens reaches predict (the same 8 tokens as llama.cpp called directly).
+    crisis = [{"role": "user", "content": "Hallo."}, {"role": "assistant", "content": "Hallo, ich höre dir zu."},
+              {"role": "user", "content": messages[0]}]
+    calm = crisis + [{"role": "assistant", "content": params["referral"]}, {"role": "user", "content": "Danke."}]
+    c, d = (m.predict([crisis, calm], params={"max_tokens": 8}) for m in (with_guard, without))
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(tiny["gguf"]), n_ctx=2048, verbose=False)
+    direct = llm.create_chat_completion(messages=[{"role": "system", "content": "Du hörst zu."}] + crisis,
+                                        max_tokens=8, temperature=0.0)["choices"][0]["message"]["content"]
+    assert d[0] == direct and not guard.has_referral(d[0])
+    assert c[0].endswith(params["referral"]) and c[0].startswith(d[0].strip())
+    assert c[1] == d[1] and not c[1].endswith(params["referral"])

@@ -13,6 +13,8 @@ from pathlib import Path
 import mlflow
 import mlflow.pyfunc
 import yaml
+from mlflow.models import ModelSignature
+from mlflow.types import ParamSchema, ParamSpec
 
 from .fileio import InputError
 
@@ -52,15 +54,20 @@ class GGUFChatModel(mlflow.pyfunc.PythonModel):
         self.llm = Llama(model_path=context.artifacts["gguf"], n_ctx=2048, verbose=False)
 
     def predict(self, context, model_input, params=None):
-        prompts = model_input if isinstance(model_input, list) else list(model_input.iloc[:, 0])
+        """Each input is a user message (a string) or a whole conversation (a list of {"role", "content"}: the
+        reply continues it; the configured system prompt goes first unless it has its own). One reply each."""
+        from langcpt.safety import last_user_message
+
+        items = model_input if isinstance(model_input, list) else list(model_input.iloc[:, 0])
         max_tokens = int((params or {}).get("max_tokens", 128))
         out = []
-        for p in prompts:
-            messages = ([{"role": "system", "content": self.system}] if self.system else []) + \
-                [{"role": "user", "content": str(p)}]
+        for item in items:
+            messages = [dict(m) for m in item] if isinstance(item, list) else [{"role": "user", "content": str(item)}]
+            if self.system and not any(m.get("role") == "system" for m in messages):
+                messages.insert(0, {"role": "system", "content": self.system})
             r = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0)
             reply = r["choices"][0]["message"]["content"]
-            out.append(self.guard.apply(str(p), reply)[0] if self.guard else reply)
+            out.append(self.guard.apply(last_user_message(messages), reply)[0] if self.guard else reply)
         return out
 
 
@@ -69,7 +76,8 @@ def register_gguf(gguf_path: Path, modelfile: Path, name: str, extra_files: dict
     """Log a GGUF file (the one the pyfunc chats with), its Modelfile and `extra_files` ({artifact key: path}, e.g.
     other quantizations) as a pyfunc model and register it as a new version of `name`. `system`: the system prompt
     of its chats; `guard`: a CrisisGuard config (langcpt.safety; None = raw replies). The pyfunc imports
-    langcpt.safety (one stdlib-only file), logged as code beside it."""
+    langcpt.safety, so the langcpt package folder is logged as code beside it (its source files, a few hundred
+    kB; safety needs only the standard library and langcpt.fileio)."""
     from . import safety
 
     artifacts = {"gguf": str(gguf_path), "modelfile": str(modelfile)}
@@ -77,7 +85,10 @@ def register_gguf(gguf_path: Path, modelfile: Path, name: str, extra_files: dict
     info = mlflow.pyfunc.log_model(
         name="gguf", python_model=GGUFChatModel(), artifacts=artifacts,
         model_config={"system": system, "guard": guard},
-        code_paths=[str(Path(safety.__file__).parent)] if guard else None,
+        # max_tokens reaches predict only through a params schema (MLflow drops params a signature does not name);
+        # no input schema, so a conversation (a list of messages) passes as it is
+        signature=ModelSignature(params=ParamSchema([ParamSpec("max_tokens", "long", 128)])),
+        code_paths=[str(Path(safety.__file__).parent)],
         pip_requirements=_pins("llama-cpp-python"), registered_model_name=name)
     return int(info.registered_model_version)
 
