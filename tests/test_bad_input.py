@@ -219,6 +219,7 @@ def test_only_empty_files_is_an_error_that_counts_them(tmp_path):
     for rel, text in old.items():  # the previous outputs stay as they were
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+    before = files(root)
     assert_fails_cleanly("ingest", root, "ingest.target_sources: the sources yielded no document",
                          "'mine': 2 files, 2 skipped")
     assert all((root / rel).read_text() == text for rel, text in old.items())
@@ -435,7 +436,11 @@ def test_a_full_disk_is_a_clear_error_and_the_previous_outputs_stay(tmp_path, sm
                       "reports/ingest.json": "{}\n"}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    assert_fails_cleanly("ingest", root, "no space left on device", "data/raw")
+    before = files(root)
+    for _ in range(12):  # the error stops ingest's worker pool mid-stream; multiprocessing.Pool hung there ~1 in 7
+        proc = run("ingest", root, timeout=120)
+        assert_clean_error(proc, "no space left on device", "data/raw")
+        assert files(root) == before
     assert (root / "data/raw/target.jsonl").read_text() == '{"text": "alt"}\n'
 
 

@@ -153,6 +153,7 @@ from tqdm import tqdm
 from langcpt.dedup import check_dedup_cfg, near_duplicates, normalize_for_dedup, signatures
 from langcpt.dedup import minhash_template, shingles, signature  # noqa: F401  (re-exported for callers of clean.*)
 from langcpt.fileio import InputError, atomic_path, redact
+from langcpt.parallel import ordered_map
 
 # Removal keys, in rule order; metrics["removed"] always holds all of them.
 REMOVAL_KEYS = (
@@ -680,17 +681,14 @@ def _processed(docs: Iterable[dict], p: dict) -> Iterator[tuple[list[dict], list
         return
     # spawn (not fork): safe when the caller has threads (mlflow, tokenizers) and the same on every platform.
     # At most 2 x workers chunks are in flight, so memory stays bounded however long the input is.
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(processes=p["workers"]) as pool:
-        pending: collections.deque = collections.deque()
-        for chunk in itertools.chain(head, chunks):
-            pending.append((chunk, pool.apply_async(_process_chunk, (([d["text"] for d in chunk], p),))))
-            if len(pending) >= 2 * p["workers"]:
-                done, res = pending.popleft()
-                yield done, *res.get()
-        while pending:
-            done, res = pending.popleft()
-            yield done, *res.get()
+    results = ordered_map(_process_chunk, itertools.chain(head, chunks), p["workers"],
+                          args_of=lambda chunk: ([d["text"] for d in chunk], p),
+                          mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for chunk, (rows, sigs) in results:
+            yield chunk, rows, sigs
+    finally:
+        results.close()
 
 
 # ---------------------------------------------------------------------------------------------------- corpus

@@ -13,7 +13,6 @@ Source specs come from params.yaml; `validate_sources` checks them and raises In
 from __future__ import annotations
 
 import gzip
-import multiprocessing
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ from typing import Iterator
 from tqdm import tqdm
 
 from .fileio import InputError, parse_jsonl_line
+from .parallel import ordered_map
 
 FORMATS = {"debian": {"fortune", "roff", "html", "text"},
            "pypi": {"text", "markdown", "html", "jsonl", "yaml"},
@@ -44,6 +44,7 @@ SPEC_KEYS = {
 COMMON_KEYS = ({"name", "kind"}, {"max_docs": None})
 AUTO_FORMAT = {".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 PARALLEL_FORMATS = {"roff", "html", "auto", "yaml"}  # parse these in a process pool when there are many files
+PARSE_BATCH = 4  # files per pool task
 # -t: tables, -D: UTF-8 unless the page says otherwise (implies -k), -P-c -P-b -P-o -P-u: no overstrike, no ANSI
 GROFF = ["groff", "-t", "-Dutf-8", "-Tutf8", "-mandoc", "-P-c", "-P-b", "-P-o", "-P-u"]
 # read before the page: no hyphenation (`hy` made a no-op, since man and mdoc turn it back on), ragged right
@@ -342,9 +343,12 @@ def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None,
     jobs = [(str(root / f), fmt, text_field) for f in files]
     workers = min(len(os.sched_getaffinity(0)), 8)
     if fmt in PARALLEL_FORMATS and workers > 1 and len(jobs) >= 4 * workers:
-        with multiprocessing.Pool(workers) as pool:  # leaving the block early terminates the workers
-            results = pool.imap(_parse_file, jobs, chunksize=4)
-            yield from _tally(files, results, st, name)
+        batches = [jobs[i:i + PARSE_BATCH] for i in range(0, len(jobs), PARSE_BATCH)]
+        results = ordered_map(_parse_batch, batches, workers)  # stopping early waits only for the batches in flight
+        try:
+            yield from _tally(files, (res for _, batch in results for res in batch), st, name)
+        finally:
+            results.close()
     else:
         yield from _tally(files, map(_parse_file, jobs), st, name)
 
@@ -357,6 +361,10 @@ def _tally(files, results, st, name):
         st["bad_utf8"] += bad_utf8
         st["skipped"] += not entries
         yield rel, entries
+
+
+def _parse_batch(jobs: list[tuple[str, str, str | None]]) -> list:
+    return [_parse_file(job) for job in jobs]
 
 
 def _parse_file(job: tuple[str, str, str | None]) -> tuple[list[tuple[int | None, str]], bool]:
