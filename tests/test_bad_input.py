@@ -461,7 +461,7 @@ def test_sigkill_during_a_data_stage_then_dvc_repro_recovers(tmp_path):
 
     root = tmp_path / "repo"
     for rel in ("pipelines/ingest.py", "pipelines/dedup_clean.py", "src/langcpt/ingest.py", "src/langcpt/clean.py",
-                "src/langcpt/dedup.py"):
+                "src/langcpt/dedup.py", "src/langcpt/parallel.py"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, root / rel)
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
