@@ -139,3 +139,46 @@ def test_temp_folders_inside_a_killed_folder_output_go_with_it(tmp_path):
     _age(stale)
     assert remove_stale_temps(final) == [stale]
     assert not stale.exists() and sorted(os.listdir(tmp_path / "models")) == []
+
+
+def _tar(path, members):
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tf:
+        for name, kind in members:
+            info = tarfile.TarInfo(name)
+            if kind == "link":
+                info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                tf.addfile(info)
+            else:
+                info.size = 5
+                tf.addfile(info, io.BytesIO(b"hallo"))
+    return path
+
+
+@pytest.mark.parametrize("has_data_filter", [True, False])
+def test_extract_tar_extracts_plain_files_and_refuses_escapes(tmp_path, monkeypatch, has_data_filter):
+    """Python 3.11.2 (Debian 12) has no tarfile data filter: extract_tar then checks the members itself."""
+    import tarfile
+
+    from langcpt.fileio import extract_tar
+
+    if not has_data_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    good = _tar(tmp_path / "good.tar.gz", [("pkg-1.0/a.txt", "file"), ("pkg-1.0/sub/b.txt", "file")])
+    with tarfile.open(good) as tf:
+        extract_tar(tf, tmp_path / "out")
+    assert (tmp_path / "out/pkg-1.0/sub/b.txt").read_text() == "hallo"
+    for name, kind in (("../evil.txt", "file"), ("pkg-1.0/passwd", "link")):
+        bad = _tar(tmp_path / "bad.tar.gz", [("pkg-1.0/a.txt", "file"), (name, kind)])
+        with tarfile.open(bad) as tf, pytest.raises(tarfile.TarError):
+            extract_tar(tf, tmp_path / "bad")
+        assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "bad/pkg-1.0/passwd").is_symlink()
+    absolute = f"{tmp_path}/abs.txt"  # the data filter makes it relative; the fallback refuses it
+    with tarfile.open(_tar(tmp_path / "abs.tar.gz", [(absolute, "file")])) as tf:
+        try:
+            extract_tar(tf, tmp_path / "abs")
+        except tarfile.TarError:
+            assert not has_data_filter
+    assert not (tmp_path / "abs.txt").exists()

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -114,6 +115,22 @@ def atomic_path(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path
             shutil.rmtree(tmp, ignore_errors=True)
         if lock is not None:
             os.close(lock)
+
+
+def extract_tar(tf: tarfile.TarFile, dest: str | os.PathLike, members: list[tarfile.TarInfo] | None = None) -> None:
+    """Extract `members` (default: all) of an open tar into dest, safely on every Python this project supports:
+    with tarfile's "data" filter where it exists (3.10.12+, 3.11.4+), else only regular files and folders with a
+    relative name that stays inside dest (Debian 12's Python 3.11.2 has no filter). An unsafe member raises
+    tarfile.TarError naming it."""
+    members = tf.getmembers() if members is None else members
+    if hasattr(tarfile, "data_filter"):
+        tf.extractall(dest, members=members, filter="data")
+        return
+    for m in members:
+        parts = Path(m.name).parts
+        if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or ".." in parts:
+            raise tarfile.TarError(f"{m.name!r}: refused (a link, a device or a path leading outside the target)")
+    tf.extractall(dest, members=members)
 
 
 def write_json(path: str | os.PathLike, obj) -> None:

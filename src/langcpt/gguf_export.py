@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from .fileio import InputError, atomic_path
+from .fileio import InputError, atomic_path, extract_tar
 
 DEFAULT_CACHE = Path(os.environ.get("LANGCPT_CACHE", Path.home() / ".cache" / "langcpt"))
 CONVERTER_OUTTYPES = ("f32", "f16", "bf16", "q8_0")
@@ -68,12 +68,14 @@ def ensure_converter(cache_dir: Path | None = None) -> Path:
                                f"Put llama_cpp_python-{version}.tar.gz into {cache_dir} to work offline.")
     with atomic_path(root, is_dir=True) as tmp, tarfile.open(sdist) as tf:
         tmp.chmod(0o755)  # mkdtemp makes it private
+        members = []
         for m in tf.getmembers():
             _, sep, rel = m.name.partition("/vendor/llama.cpp/")
             wanted = rel == "convert_hf_to_gguf.py" or rel.startswith(("conversion/", "gguf-py/gguf/"))
             if sep and m.isfile() and wanted:
                 m.name = rel
-                tf.extract(m, tmp, filter="data")
+                members.append(m)
+        extract_tar(tf, tmp, members)
         if not (tmp / "convert_hf_to_gguf.py").is_file() or not (tmp / "gguf-py" / "gguf").is_dir():
             raise RuntimeError(f"{sdist} does not contain vendor/llama.cpp/convert_hf_to_gguf.py and gguf-py/")
     return script

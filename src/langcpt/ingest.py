@@ -27,7 +27,7 @@ from typing import Iterator
 
 from tqdm import tqdm
 
-from .fileio import InputError, parse_jsonl_line
+from .fileio import InputError, extract_tar, parse_jsonl_line
 from .parallel import ordered_map
 
 FORMATS = {"debian": {"fortune", "roff", "html", "text"},
@@ -200,11 +200,12 @@ def _pypi_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[di
         tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", dir=root.parent))
         try:
             try:
-                if archive.suffix == ".whl":
+                if archive.suffix in (".whl", ".zip"):  # wheels, and sdists of old packages
                     with zipfile.ZipFile(archive) as z:
                         z.extractall(tmp / "x")
                 else:
-                    shutil.unpack_archive(archive, tmp / "x", filter="data")
+                    with tarfile.open(archive) as tf:  # PyPI sdists: .tar.gz (older ones .tar.bz2, .tar)
+                        extract_tar(tf, tmp / "x")
             except (zipfile.BadZipFile, shutil.ReadError, tarfile.TarError, EOFError) as e:
                 raise InputError(f"{where}: cannot unpack {archive}: {e} (delete the file to refetch it)") from None
             if not root.is_dir():  # another run may have extracted it meanwhile
