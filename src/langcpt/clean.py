@@ -681,14 +681,11 @@ def _processed(docs: Iterable[dict], p: dict) -> Iterator[tuple[list[dict], list
         return
     # spawn (not fork): safe when the caller has threads (mlflow, tokenizers) and the same on every platform.
     # At most 2 x workers chunks are in flight, so memory stays bounded however long the input is.
-    results = ordered_map(_process_chunk, itertools.chain(head, chunks), p["workers"],
-                          args_of=lambda chunk: ([d["text"] for d in chunk], p),
-                          mp_context=multiprocessing.get_context("spawn"))
-    try:
-        for chunk, (rows, sigs) in results:
-            yield chunk, rows, sigs
-    finally:
-        results.close()
+    with contextlib.closing(ordered_map(_process_chunk, itertools.chain(head, chunks), p["workers"],
+                                        args_of=lambda chunk: ([d["text"] for d in chunk], p),
+                                        mp_context=multiprocessing.get_context("spawn"))) as results:
+        for chunk, res in results:
+            yield chunk, *res
 
 
 # ---------------------------------------------------------------------------------------------------- corpus

@@ -127,8 +127,8 @@ def extract_tar(tf: tarfile.TarFile, dest: str | os.PathLike, members: list[tarf
         tf.extractall(dest, members=members, filter="data")
         return
     for m in members:
-        parts = Path(m.name).parts
-        if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or ".." in parts:
+        name = Path(m.name)
+        if not (m.isfile() or m.isdir()) or name.is_absolute() or ".." in name.parts:
             raise tarfile.TarError(f"{m.name!r}: refused (a link, a device or a path leading outside the target)")
     tf.extractall(dest, members=members)
 

@@ -12,6 +12,7 @@ Source specs come from params.yaml; `validate_sources` checks them and raises In
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import re
@@ -206,7 +207,7 @@ def _pypi_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[di
                 else:
                     with tarfile.open(archive) as tf:  # PyPI sdists: .tar.gz (older ones .tar.bz2, .tar)
                         extract_tar(tf, tmp / "x")
-            except (zipfile.BadZipFile, shutil.ReadError, tarfile.TarError, EOFError) as e:
+            except (zipfile.BadZipFile, tarfile.TarError, EOFError) as e:
                 raise InputError(f"{where}: cannot unpack {archive}: {e} (delete the file to refetch it)") from None
             if not root.is_dir():  # another run may have extracted it meanwhile
                 os.replace(tmp / "x", root)
@@ -345,11 +346,9 @@ def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None,
     workers = min(len(os.sched_getaffinity(0)), 8)
     if fmt in PARALLEL_FORMATS and workers > 1 and len(jobs) >= 4 * workers:
         batches = [jobs[i:i + PARSE_BATCH] for i in range(0, len(jobs), PARSE_BATCH)]
-        results = ordered_map(_parse_batch, batches, workers)  # stopping early waits only for the batches in flight
-        try:
+        # closing(): stopping early (an error, max_docs) waits only for the batches in flight
+        with contextlib.closing(ordered_map(_parse_batch, batches, workers)) as results:
             yield from _tally(files, (res for _, batch in results for res in batch), st, name)
-        finally:
-            results.close()
     else:
         yield from _tally(files, map(_parse_file, jobs), st, name)
 
