@@ -2,6 +2,8 @@
 #   make repro   set up (once) and run the whole pipeline on the embedded default (`dvc repro`)
 #   make repro PRESET=eu-basque   first apply profiles/eu-basque.yaml onto params.yaml (kept there; `make presets`
 #                lists them; en-mental-health trains on CC-BY-NC-4.0 content: non-commercial use only)
+#   make repro PRESET=gpu   on a CUDA machine: the GPU dependency set (pyproject's `gpu` extra: torch CUDA, Unsloth)
+#                and profiles/gpu.yaml, then `dvc repro` of every stage
 #   make test    set up (once) and run the test suite
 #   make plots   the `dvc plots` of the workspace as HTML + PNG in reports/plots/
 #   make walkthrough   run notebooks/walkthrough.ipynb on this repository's outputs and save them in it
@@ -12,8 +14,10 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 
 .PHONY: setup repro test presets plots walkthrough
 PRESET ?=
+# the dependency set: `gpu` (CUDA) for PRESET=gpu, else `cpu`; the test tools either way
+EXTRAS ?= $(if $(filter gpu,$(PRESET)),gpu,cpu),test
 setup:
-	bash scripts/setup.sh test
+	bash scripts/setup.sh $(EXTRAS)
 
 repro: setup
 	$(if $(PRESET),python pipelines/apply_profile.py profiles/$(PRESET).yaml)

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# One-time set-up of a fresh machine: a virtualenv in .venv with the pinned packages (CPU torch; llama.cpp is
-# built once from the llama-cpp-python sdist, ~9 min on 2 cores, then pip's wheel cache has it), plus the
-# Debian tools the ingest stage uses (apt lists for `apt-get download`, groff for man pages).
+# One-time set-up of a fresh machine: a virtualenv in .venv with the pinned packages of one dependency set
+# (`cpu,test`, the default: CPU torch; `gpu,test` on a CUDA machine: torch's CUDA build, Unsloth), llama.cpp built
+# once from the llama-cpp-python sdist (~9 min on 2 cores, then pip's wheel cache has it), plus the Debian tools
+# the ingest stage uses (apt lists for `apt-get download`, groff for man pages).
+#   usage: scripts/setup.sh [EXTRAS]     e.g. cpu,test (default) or gpu,test
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="${1:-test}"
+extras="${1:-cpu,test}"
+case ",$extras," in
+  *,gpu,*) command -v nvidia-smi >/dev/null || echo "warning: the gpu set on a machine without nvidia-smi: torch's CUDA build will not find a GPU (use the default cpu set)" >&2 ;;
+esac
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-stamp=.venv/.langcpt-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+stamp=.venv/.langcpt-installed  # holds the extras installed; a change of set or of pyproject.toml reinstalls
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$extras" ]; then
   CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" .venv/bin/pip install -q -e ".[${extras}]"
-  touch "$stamp"
+  echo "$extras" > "$stamp"
 fi
 
 need_apt=()

@@ -50,3 +50,11 @@ def test_tracking_off_logs_nothing_and_reports_to_nothing(store, monkeypatch, tm
     assert training_arguments(cfg, tmp_path, do_eval=False).report_to == []
     monkeypatch.setenv("LANGCPT_MLFLOW", "1")
     assert training_arguments(cfg, tmp_path, do_eval=False).report_to == ["mlflow"]
+
+
+def test_git_commit_without_git_on_the_machine(monkeypatch, tmp_path):
+    """A bare CUDA image may have no git: the run is tracked with commit "unknown" instead of crashing."""
+    from langcpt import tracking
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git executable on PATH
+    assert tracking.git_commit() == "unknown"

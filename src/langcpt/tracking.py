@@ -28,7 +28,10 @@ def configure() -> str:
 
 
 def git_commit() -> str:
-    proc = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    except OSError:  # no git on this machine (a bare CUDA image): the run is still tracked
+        return "unknown"
     return proc.stdout.strip() if proc.returncode == 0 else "unknown"
 
 
