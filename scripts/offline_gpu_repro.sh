@@ -11,18 +11,19 @@ set -euo pipefail
 bundle=${1:?usage: offline_gpu_repro.sh BUNDLE_DIR REMOTE_DIR [targets...]}; remote=${2:?remote folder}; shift 2
 cd "$(dirname "$0")/.."
 site=$PWD/.offline-site
-if [ ! -d "$site/site" ]; then
-  python3 scripts/offline_bundle.py unpack "$bundle" "$site" --files-to .
-fi
 mkdir -p "$site/bin"  # dvc.yaml runs `python`; some CUDA images only have python3
 command -v python >/dev/null || ln -sf "$(command -v python3)" "$site/bin/python"
 export PYTHONPATH="$site/site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PATH="$site/bin:$site/site/bin:$PATH"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true PYTHONUNBUFFERED=1
 dvc() { python3 -m dvc "$@"; }
-if [ ! -d .git ]; then  # a copy without git history: DVC needs a repository for its lock and experiments
-  git init -q && git add -A && git -c user.name=gpu -c user.email=gpu@localhost commit -qm "offline GPU run" ||
-    dvc config --local core.no_scm true
+scm=1
+if [ ! -d .git ]; then  # a copy without git history: DVC wants a repository for its lock and experiments
+  { git init -q && git add -A && git -c user.name=gpu -c user.email=gpu@localhost commit -qm "offline GPU run"; } || scm=0
 fi
+if [ ! -d "$site/site" ]; then
+  python3 scripts/offline_bundle.py unpack "$bundle" "$site" --files-to .
+fi
+[ "$scm" = 1 ] || dvc config --local core.no_scm true  # no git here: DVC without it (no experiments)
 dvc remote add --local -f offline "$remote" && dvc config --local core.remote offline
 dvc pull --allow-missing || true  # what the remote has (the data stages' outputs); the rest is built here
 python3 pipelines/apply_profile.py profiles/gpu.yaml  # idempotent
