@@ -45,7 +45,8 @@ def repo(tmp_path_factory, smollm2_tokenizer) -> Path:
     from langcpt.gguf_export import convert_to_gguf
 
     root = tmp_path_factory.mktemp("serve")
-    hf = make_tiny_model_dir(root / "hf", smollm2_tokenizer)
+    # untied: a random lm_head writes varied tokens that depend on the prompt (a tied one repeats "\n")
+    hf = make_tiny_model_dir(root / "hf", smollm2_tokenizer, tie=False)
     (root / "models" / "gguf").mkdir(parents=True)
     convert_to_gguf(hf, root / "models" / "gguf" / "model-f16.gguf")
     params = {**PARAMS, "gguf": {**PARAMS["gguf"], "gate_quantization": "f16"}}
@@ -82,11 +83,12 @@ def client(url: str):
 
 
 def chat(c, message: str, stream: bool, **extra) -> tuple[str, list]:
-    """(reply text, the stream's chunks or []) of one user message through the OpenAI client."""
+    """(reply text, the stream's chunks, or [the response] when not streamed) of one user message through the
+    OpenAI client."""
     messages = [{"role": "user", "content": message}]
     if not stream:
         r = c.chat.completions.create(model="langcpt", messages=messages, **REQUEST, **extra)
-        return r.choices[0].message.content, []
+        return r.choices[0].message.content, [r]
     chunks = list(c.chat.completions.create(model="langcpt", messages=messages, stream=True, **REQUEST, **extra))
     return "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices), chunks
 
@@ -105,7 +107,8 @@ def chat_with(c, message: str, stream: bool, sampling: dict) -> tuple[str, list]
 def test_replies_are_the_models_plus_the_guard(repo, tmp_path):
     """On a fresh server, each reply (plain and streamed) equals what llama.cpp writes in-process for the same chat
     with the Modelfile's system prompt and sampling, passed through the guard: a crisis reply carries the referral,
-    which the model did not write; a calm reply is the model's own, unchanged. The in-process Llama gets the same
+    which the model did not write; a calm reply is the model's own, unchanged. The prompt token counts agree too
+    (without the system prompt the server's prompt would be 86 tokens shorter). The in-process Llama gets the same
     requests in the same order (llama.cpp reuses the prompt cache the same way on both sides)."""
     from llama_cpp import Llama
 
@@ -120,10 +123,12 @@ def test_replies_are_the_models_plus_the_guard(repo, tmp_path):
                 got, chunks = chat(c, message, stream)
                 raw = llm.create_chat_completion(system + [{"role": "user", "content": message}], stream=stream,
                                                  **REQUEST, **sampling)
+                if not stream:  # the same prompt: the Modelfile's system prompt was added
+                    assert chunks[0].usage.prompt_tokens == raw["usage"]["prompt_tokens"]
                 raw = ("".join(ch["choices"][0]["delta"].get("content") or "" for ch in raw) if stream
                        else raw["choices"][0]["message"]["content"])
                 shown, appended = GUARD.apply(message, raw)
-                assert got == shown, (message, stream)
+                assert raw.strip() and got == shown, (message, stream)
                 assert appended is (message == CRISIS) and not carries_referral(raw)
                 assert carries_referral(got) is (message == CRISIS)
                 if stream:  # the referral comes in the chunk that ends the reply

@@ -33,8 +33,8 @@ from .fileio import InputError
 
 DISCLAIMER = (
     "langcpt guarded chat server: a DEMONSTRATION, NOT A CLINICAL TOOL. A small language model writes the replies; "
-    "they can be wrong or harmful. A keyword/classifier guard adds crisis referrals to replies, but it misses "
-    "messages and is no substitute for a person. It does not replace professional help, a crisis service or "
+    "they can be wrong or harmful. A crisis guard adds referrals to replies to the crisis messages it recognises; "
+    "it misses some and is no substitute for a person. It does not replace professional help, a crisis service or "
     "emergency services.\n"
     "Dies ist eine Demonstration, kein klinisches Werkzeug und kein Ersatz für professionelle Hilfe. In akuter "
     "Gefahr: Notruf 112; Telefonseelsorge rund um die Uhr: 0800 111 0 111 oder 0800 111 0 222.")
