@@ -8,11 +8,12 @@
 #   make plots   the `dvc plots` of the workspace as HTML + PNG in reports/plots/
 #   make walkthrough   run notebooks/walkthrough.ipynb on this repository's outputs and save them in it
 #   make sweep-replay  queue tokenize.replay.ratio=$(RATIOS) up to evaluate, run, plot reports/sweeps/replay.png
+#   make serve   the GGUF behind the crisis guard: OpenAI-compatible server on http://127.0.0.1:8000/v1 (langcpt.server)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: setup repro test presets plots walkthrough
+.PHONY: setup repro test presets plots walkthrough serve
 PRESET ?=
 # the dependency set: `gpu` (CUDA) for PRESET=gpu, else `cpu`; the test tools either way
 EXTRAS ?= $(if $(filter gpu,$(PRESET)),gpu,cpu),test
@@ -35,6 +36,12 @@ test: setup
 plots: setup
 	dvc plots show -o reports/plots
 	python scripts/plots_png.py
+
+# models/gguf/model-<gguf.gate_quantization>.gguf behind llama-cpp-python's OpenAI-compatible server with the crisis
+# guard on every reply (README "Serve the GGUF with the guard"); flags: make serve SERVE_ARGS="--port 8080"
+SERVE_ARGS ?=
+serve:
+	python -m langcpt.server $(SERVE_ARGS)
 
 # notebooks/walkthrough.ipynb rebuilt from notebooks/build_walkthrough.py and executed on the workspace's outputs
 walkthrough: setup
