@@ -6,6 +6,7 @@
 #   make plots   the `dvc plots` of the workspace as HTML + PNG in reports/plots/
 #   make walkthrough   run notebooks/walkthrough.ipynb on this repository's outputs and save them in it
 #   make sweep-replay  queue tokenize.replay.ratio=$(RATIOS) up to evaluate, run, plot reports/sweeps/replay.png
+#   make check-lock    fail when dvc.lock does not match the code and params (scripts/check_lock.py)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
@@ -31,6 +32,12 @@ test: setup
 plots: setup
 	dvc plots show -o reports/plots
 	python scripts/plots_png.py
+
+# dvc.lock against the working tree's tracked code and params: each stale stage and file/param named, exit 1
+# (README "Reproducibility"; scripts/pre-commit runs the same check on a commit that includes dvc.lock)
+.PHONY: check-lock
+check-lock: setup
+	python scripts/check_lock.py
 
 # notebooks/walkthrough.ipynb rebuilt from notebooks/build_walkthrough.py and executed on the workspace's outputs
 walkthrough: setup
