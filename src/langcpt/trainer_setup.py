@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 
 from . import tracking
-from .training import (CurveWriter, EmbeddingLRTrainer, StepTimer, merge_and_save, train_dtype,  # before transformers
-                       trainable_parameters)
+from .training import (CurveWriter, EmbeddingLRTrainer, StepTimer, make_deterministic,  # before transformers
+                       merge_and_save, train_dtype, trainable_parameters)
 from transformers import TrainingArguments  # noqa: E402,I001 - after .training (which imports Unsloth first)
 
 
@@ -46,6 +46,12 @@ def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingAr
         ddp_find_unused_parameters=False,
         use_cpu=not torch.cuda.is_available(),  # on CPU, torchrun workers then train data parallel over gloo
     )
+
+
+def determinism(cfg: dict) -> dict:
+    """The stage's seed, thread count and deterministic algorithms (params `seed`, `threads`, `deterministic`), set
+    before the model is loaded; returns what goes into the metrics."""
+    return make_deterministic(cfg["seed"], cfg.get("threads"), cfg.get("deterministic", True))
 
 
 def file_stamp(path: Path) -> list:
