@@ -211,7 +211,7 @@ class Training(Section):
     backend: BACKENDS
     processes: Int(ge=1) = 1
     seed: Int(ge=0)
-    threads: Int(ge=1, null=True) = None  # intra-op threads per process; None: torch's default
+    threads: Int(ge=1, null=True) = None  # intra-op threads of the stage (split over processes); None: torch's
     deterministic: Bool() = True  # torch.use_deterministic_algorithms (langcpt.training.make_deterministic)
     max_steps: MAX_STEPS
     epochs: Float(gt=0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -50,8 +51,12 @@ def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingAr
 
 def determinism(cfg: dict) -> dict:
     """The stage's seed, thread count and deterministic algorithms (params `seed`, `threads`, `deterministic`), set
-    before the model is loaded; returns what goes into the metrics."""
-    return make_deterministic(cfg["seed"], cfg.get("threads"), cfg.get("deterministic", True))
+    before the model is loaded; returns what goes into the metrics. `threads` is the stage's total: data-parallel
+    workers (`processes`) share it (torchrun alone would give each one thread)."""
+    threads = cfg.get("threads")
+    if threads is not None:
+        threads = max(1, threads // int(os.environ.get("WORLD_SIZE", "1")))
+    return make_deterministic(cfg["seed"], threads, cfg.get("deterministic", True))
 
 
 def file_stamp(path: Path) -> list:
