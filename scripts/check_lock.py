@@ -159,9 +159,10 @@ class Checker:
                 bad.append(f"out {out}: in dvc.yaml, not recorded in {s['lock']}")
             elif out in self.tracked:  # committed with the lock (cache: false): must be what the run wrote
                 rec = lock_outs[out]
-                if file_md5(self.root / out, "hash" not in rec) != rec.get("md5"):
+                actual = file_md5(self.root / out, "hash" not in rec)
+                if actual != rec.get("md5"):
                     bad.append(f"out {out}: the committed file is not the one the recorded run wrote "
-                               f"(md5 {file_md5(self.root / out, 'hash' not in rec)} vs recorded {rec.get('md5')})")
+                               f"(md5 {actual}, dvc.lock has {rec.get('md5')})")
         for out in sorted(set(lock_outs) - set(s["outs"])):
             bad.append(f"out {out}: recorded in {s['lock']}, no longer in dvc.yaml")
 
@@ -173,7 +174,7 @@ class Checker:
                 bad.append(f"dep {dep}: produced by stage '{producer}', which has no dvc.lock entry")
             elif out.get("md5") != want:
                 bad.append(f"dep {dep}: recorded md5 {want}, but stage '{producer}' last produced {out.get('md5')} "
-                           f"(run after '{producer}' changed it? rerun '{name}')")
+                           f"('{name}' ran on an older {dep})")
             return
         parent = next((p for p in produced if dep.startswith(p.rstrip("/") + "/")), None)
         if parent is not None:
@@ -182,11 +183,12 @@ class Checker:
                 bad.append(f"dep {dep}: inside {parent}, produced by stage '{producer}', which has no dvc.lock entry")
                 return
             listing = self.listing(str(out.get("md5", "")))
+            got = None if listing is None else listing.get(dep[len(parent.rstrip("/")) + 1:], "(no such file)")
             if listing is None:
                 self.unchecked.append(f"{name}: {dep}")
-            elif listing.get(dep[len(parent.rstrip('/')) + 1:]) != want:
-                bad.append(f"dep {dep}: recorded md5 {want}, but stage '{producer}' last produced "
-                           f"{listing.get(dep[len(parent.rstrip('/')) + 1:], '(no such file)')} in {parent}")
+            elif got != want:
+                bad.append(f"dep {dep}: recorded md5 {want}, but stage '{producer}' last produced {got} in {parent} "
+                           f"('{name}' ran on an older {dep})")
             return
         actual = self.actual_md5(dep, dos2unix="hash" not in rec)
         if actual is None:
