@@ -9,6 +9,7 @@
 #   make walkthrough   run notebooks/walkthrough.ipynb on this repository's outputs and save them in it
 #   make sweep-replay  queue tokenize.replay.ratio=$(RATIOS) up to evaluate, run, plot reports/sweeps/replay.png
 #   make serve   the GGUF behind the crisis guard: OpenAI-compatible server on http://127.0.0.1:8000/v1 (langcpt.server)
+#   make check-lock    fail when dvc.lock does not match the code and params (scripts/check_lock.py)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
@@ -42,6 +43,11 @@ plots: setup
 SERVE_ARGS ?=
 serve:
 	python -m langcpt.server $(SERVE_ARGS)
+# dvc.lock against the working tree's tracked code and params: each stale stage and file/param named, exit 1
+# (README "Reproducibility"; scripts/pre-commit runs the same check on a commit that includes dvc.lock)
+.PHONY: check-lock
+check-lock: setup
+	python scripts/check_lock.py
 
 # notebooks/walkthrough.ipynb rebuilt from notebooks/build_walkthrough.py and executed on the workspace's outputs
 walkthrough: setup

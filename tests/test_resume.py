@@ -39,8 +39,8 @@ def repo(tiny_upstream, tmp_path_factory):
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     sh("git add -A && git -c user.name=t -c user.email=t@t commit -qm resume", dst, env)
     sh([sys.executable, "pipelines/pretrain.py"], dst, env)  # the uninterrupted reference run
-    # the noise baseline: equally valid uninterrupted runs, the same one again (CPU training is not bit-exact run to
-    # run: multi-threaded gradient sums) and one that differs only in its seed
+    # the noise baseline: equally valid uninterrupted runs, the same one again (bit-exact since the seeded LoRA init:
+    # 0 off) and one that differs only in its seed
     again = training_dir(tiny_upstream, tmp_path_factory.mktemp("again") / "run", **params["pretrain"])
     other = training_dir(tiny_upstream, tmp_path_factory.mktemp("seed") / "run", **{**params["pretrain"], "seed": 7})
     for run_dir in (again, other):

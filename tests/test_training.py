@@ -126,3 +126,40 @@ def test_curves_of_a_resumed_run_start_from_the_checkpoint_history(tmp_path):
     assert [r["step"] for r in curves.train_rows] == [1, 2, 3]
     assert [(r["step"], r["eval_loss"]) for r in curves.eval_rows] == [(0, 3.0), (2, 2.0)]
     assert (tmp_path / "train.csv").read_text().splitlines()[1:] == ["1,2.5,0.001", "2,2.25,0.001", "3,2.0,0.001"]
+
+
+def _adapter(model) -> dict:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
+
+
+def test_the_adapter_init_follows_the_seed_not_what_ran_before(tiny_model_dir):
+    """The LoRA A matrices start random (B at zero, so the first step's loss is the same either way and runs drift
+    apart from the second): their init must come from the stage's seed, not from wherever the global RNG stood."""
+    first = _adapter(load_lora_model(tiny_model_dir, LORA, "hf", 16, train_embeddings=True, seed=42)[0])
+    torch.rand(1000)  # anything that draws from the global RNG in between
+    again = _adapter(load_lora_model(tiny_model_dir, LORA, "hf", 16, train_embeddings=True, seed=42)[0])
+    other = _adapter(load_lora_model(tiny_model_dir, LORA, "hf", 16, train_embeddings=True, seed=7)[0])
+    pinned = _adapter(load_lora_model(tiny_model_dir, {**LORA, "seed": 42}, "hf", 16, train_embeddings=True,
+                                      seed=7)[0])
+    a_keys = [n for n in first if "lora_A" in n]
+    assert a_keys and first.keys() == again.keys() == other.keys()
+    assert all(torch.equal(first[n], again[n]) for n in first)
+    assert not any(torch.equal(first[n], other[n]) for n in a_keys)
+    assert all(torch.equal(first[n], pinned[n]) for n in first)  # lora.seed, when set, wins over the stage's
+
+
+def test_make_deterministic_sets_threads_flags_and_seeds():
+    from langcpt.training import make_deterministic
+
+    before = torch.get_num_threads()
+    try:
+        assert make_deterministic(3, threads=1, deterministic=True) == {"threads": 1, "deterministic": True}
+        assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
+        x = torch.rand(4)
+        make_deterministic(3, threads=1, deterministic=True)
+        assert torch.equal(torch.rand(4), x) and float(np.random.rand()) == np.random.RandomState(3).rand()
+        assert make_deterministic(3, threads=None, deterministic=False)["threads"] == 1  # None: left as it is
+        assert not torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.set_num_threads(before)
+        torch.use_deterministic_algorithms(False)

@@ -11,7 +11,7 @@ import torch
 from .training import load_lora_model  # first: imports Unsloth before transformers when it will be used
 from .fileio import InputError  # noqa: I001
 from .packing import load_blocks
-from .trainer_setup import file_stamp, train_and_merge
+from .trainer_setup import determinism, file_stamp, train_and_merge
 from .vocab import extended_checkpoint
 from transformers import default_data_collator  # noqa: E402
 
@@ -54,7 +54,9 @@ def _train(cfg, backend, base_dir, load_dir, train_blocks, val_blocks, out_dir, 
     train = load_blocks(train_blocks)
     val = load_blocks(val_blocks)
     block_size = train.shape[1]
-    model, tokenizer = load_lora_model(load_dir, cfg["lora"], backend, block_size, cfg["train_embeddings"])
+    settings = determinism(cfg)
+    model, tokenizer = load_lora_model(load_dir, cfg["lora"], backend, block_size, cfg["train_embeddings"],
+                                       seed=cfg["seed"])
     vocab = model.get_input_embeddings().weight.shape[0]
     if len(train) and int(train.max()) >= vocab:
         raise InputError(f"{train_blocks}: token id {int(train.max())} is outside the model's {vocab} embedding rows "
@@ -75,4 +77,5 @@ def _train(cfg, backend, base_dir, load_dir, train_blocks, val_blocks, out_dir, 
     metrics["processes"] = world
     metrics["backend"] = backend
     metrics["vocab_size"] = vocab
+    metrics.update(settings)
     return metrics

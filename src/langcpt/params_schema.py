@@ -203,7 +203,7 @@ class Lora(Section):
     dropout: Float(ge=0, lt=1)
     rslora: Bool()
     gradient_checkpointing: Bool() = False
-    seed: Int(ge=0) = 0
+    seed: Int(ge=0, null=True) = None  # the adapter's init; None: the stage's seed (langcpt.training.load_lora_model)
 
 
 class Training(Section):
@@ -211,6 +211,8 @@ class Training(Section):
     backend: BACKENDS
     processes: Int(ge=1) = 1
     seed: Int(ge=0)
+    threads: Int(ge=1, null=True) = None  # intra-op threads of the stage (split over processes); None: torch's
+    deterministic: Bool() = True  # torch.use_deterministic_algorithms (langcpt.training.make_deterministic)
     max_steps: MAX_STEPS
     epochs: Float(gt=0)
     batch_size: Int(ge=1)

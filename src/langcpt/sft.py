@@ -13,7 +13,7 @@ import torch
 from .training import load_lora_model  # first: imports Unsloth before transformers when it will be used
 from .conversations import load_conversations, split_conversations  # noqa: I001
 from .fileio import InputError
-from .trainer_setup import file_stamp, train_and_merge
+from .trainer_setup import determinism, file_stamp, train_and_merge
 
 IGNORE = -100
 
@@ -78,7 +78,9 @@ def supervised_finetuning(cfg: dict, backend: str, model_dir: Path, data_path: P
                           checkpoint_dir: Path, curves_dir: Path) -> dict:
     convs = load_conversations(data_path)
     train_convs, holdout_convs = split_conversations(convs, cfg["holdout_fraction"], cfg["seed"])
-    model, tokenizer = load_lora_model(model_dir, cfg["lora"], backend, cfg["max_length"], train_embeddings=False)
+    settings = determinism(cfg)
+    model, tokenizer = load_lora_model(model_dir, cfg["lora"], backend, cfg["max_length"], train_embeddings=False,
+                                       seed=cfg["seed"])
     if not tokenizer.chat_template:
         raise InputError(f"sft: the tokenizer in {model_dir} has no chat template")
     train_rows, dropped_train = encode_all(tokenizer, train_convs, cfg["max_length"])
@@ -95,5 +97,5 @@ def supervised_finetuning(cfg: dict, backend: str, model_dir: Path, data_path: P
     metrics.update({"train_conversations": len(train_rows), "heldout_conversations": len(holdout_rows),
                     "dropped_too_long": dropped_train + dropped_holdout,
                     "assistant_tokens": sum(sum(1 for x in r["labels"] if x != IGNORE) for r in train_rows),
-                    "backend": backend})
+                    "backend": backend, **settings})
     return metrics

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import torch
 
 from . import tracking
-from .training import (CurveWriter, EmbeddingLRTrainer, StepTimer, merge_and_save, train_dtype,  # before transformers
-                       trainable_parameters)
+from .training import (CurveWriter, EmbeddingLRTrainer, StepTimer, make_deterministic,  # before transformers
+                       merge_and_save, train_dtype, trainable_parameters)
 from transformers import TrainingArguments  # noqa: E402,I001 - after .training (which imports Unsloth first)
 
 
@@ -46,6 +47,16 @@ def training_arguments(cfg: dict, output_dir: Path, do_eval: bool) -> TrainingAr
         ddp_find_unused_parameters=False,
         use_cpu=not torch.cuda.is_available(),  # on CPU, torchrun workers then train data parallel over gloo
     )
+
+
+def determinism(cfg: dict) -> dict:
+    """The stage's seed, thread count and deterministic algorithms (params `seed`, `threads`, `deterministic`), set
+    before the model is loaded; returns what goes into the metrics. `threads` is the stage's total: data-parallel
+    workers (`processes`) share it (torchrun alone would give each one thread)."""
+    threads = cfg.get("threads")
+    if threads is not None:
+        threads = max(1, threads // int(os.environ.get("WORLD_SIZE", "1")))
+    return make_deterministic(cfg["seed"], threads, cfg.get("deterministic", True))
 
 
 def file_stamp(path: Path) -> list:

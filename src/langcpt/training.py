@@ -30,6 +30,9 @@ def _preload_unsloth() -> None:
             pass
 
 
+# cuBLAS is deterministic only with a fixed workspace (CUDA >= 10.2; torch.use_deterministic_algorithms raises or
+# warns without it), and the variable counts only before the first cuBLAS handle exists: set it before any CUDA work
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 _preload_unsloth()
 
 from transformers import Trainer, TrainerCallback  # noqa: E402 - after Unsloth's patches
@@ -61,9 +64,33 @@ def train_dtype() -> torch.dtype:
     return torch.float32
 
 
-def load_lora_model(model_dir: Path, lora: dict, backend: str, max_seq_length: int, train_embeddings: bool):
-    """Load `model_dir` and wrap it in a fresh LoRA adapter; returns (peft_model, tokenizer)."""
+def make_deterministic(seed: int, threads: int | None = None, deterministic: bool = True) -> dict:
+    """Seed every RNG (Python, NumPy, torch and CUDA: LoRA init, dropout, data order, sampling), fix the intra-op
+    thread count (`threads`; None leaves torch's default: the machine's cores, or OMP_NUM_THREADS) and, when
+    `deterministic`, ask torch for deterministic algorithms (ops without one warn; cuDNN autotuning off).
+
+    On CPU, a float sum's result depends on how it is split over threads, so the same seed and thread count on the
+    same machine give the same bits; another thread count or CPU gives other (equally good) bits. Returns the thread
+    count and the flag, for the stage's metrics."""
+    from transformers import set_seed
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    if deterministic:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    set_seed(seed)
+    return {"threads": torch.get_num_threads(), "deterministic": deterministic}
+
+
+def load_lora_model(model_dir: Path, lora: dict, backend: str, max_seq_length: int, train_embeddings: bool,
+                    seed: int = 0):
+    """Load `model_dir` and wrap it in a fresh LoRA adapter; returns (peft_model, tokenizer).
+
+    The adapter's random init (LoRA A) draws from `lora.seed`, default `seed` (the stage's): the same seed, the same
+    adapter, whatever ran before in the process."""
     modules_to_save = EMBEDDING_MODULES if train_embeddings else None
+    init_seed = lora["seed"] if lora.get("seed") is not None else seed
     if backend == "unsloth":
         from unsloth import FastLanguageModel
 
@@ -72,7 +99,7 @@ def load_lora_model(model_dir: Path, lora: dict, backend: str, max_seq_length: i
         model = FastLanguageModel.get_peft_model(
             model, r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
             target_modules=LINEAR_TARGETS + (EMBEDDING_MODULES if train_embeddings else []),
-            use_rslora=lora["rslora"], use_gradient_checkpointing="unsloth", random_state=lora.get("seed", 0))
+            use_rslora=lora["rslora"], use_gradient_checkpointing="unsloth", random_state=init_seed)
         return model, tokenizer
 
     from peft import LoraConfig, get_peft_model
@@ -83,6 +110,7 @@ def load_lora_model(model_dir: Path, lora: dict, backend: str, max_seq_length: i
     config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                         target_modules=LINEAR_TARGETS, use_rslora=lora["rslora"],
                         modules_to_save=modules_to_save, task_type="CAUSAL_LM")
+    torch.manual_seed(init_seed)
     model = get_peft_model(model, config)
     if lora.get("gradient_checkpointing"):
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
