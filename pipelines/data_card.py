@@ -1,7 +1,8 @@
 """Stage `data_card`: documents, characters and tokens per source, what each cleaning rule removed, the language
 mix, the length histogram and the licence of each source (langcpt.datacard).
 
-Reads data/clean/*.jsonl, reports/clean.json and reports/clean_stats.json (dedup_clean) and the tokenizer in
+Reads data/clean/*.jsonl, reports/clean.json and reports/clean_stats.json (dedup_clean), reports/ingest.json
+(files read, skipped and repaired per source) and the tokenizer in
 models/base; writes reports/data_card/: metrics.json (headline numbers, `dvc metrics show`), card.json (the
 full card), length_histogram.csv and tokens_per_source.csv (`dvc plots show`), data_card.png and data_card.md.
 
@@ -17,7 +18,7 @@ def main():
     with Timer() as t:
         tokenizer = load_tokenizer(cfg["tokenizer"])
         card = build_card("data/clean", "reports/clean.json", "reports/clean_stats.json", tokenizer,
-                          cfg["batch_size"], tokenizer_name=cfg["tokenizer"])
+                          cfg["batch_size"], tokenizer_name=cfg["tokenizer"], ingest_report="reports/ingest.json")
         write_outputs(card, "reports/data_card")
     for split, s in card["splits"].items():
         print(f"{split}: {s['documents']} documents, {s['characters']} characters, {s['tokens']} tokens "

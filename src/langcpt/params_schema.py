@@ -99,6 +99,7 @@ class Ingest(Section):
     cache_dir: Str() = "data/cache"
     target_sources: list  # each spec: langcpt.ingest.validate_sources (checked in validate_params)
     general_sources: list
+    report_max_files: Int(ge=0) = 20  # files named per source and skip/repair reason (reports/ingest.json, stderr)
 
 
 class Clean(Section):
