@@ -120,6 +120,7 @@ class Clean(Section):
     language: Str(null=True) = "de"
     language_threshold: Float(ge=0, le=1) = 0.5
     language_prefix_chars: Int(ge=1) = 2000
+    language_paragraphs: Bool() = False
     mask_emails: Bool() = True
     mask_phones: Bool() = False
     phone_region: Str() = "DE"
