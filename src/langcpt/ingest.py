@@ -336,10 +336,10 @@ def _local_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[d
         root = path
         files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
                  and not any(part.startswith(".") for part in p.relative_to(root).parts)]
-        for f in list(files):  # a link to a file outside the folder is not the user's corpus
-            if not _inside(root / f, root):
-                note(st, "skipped", "link_outside", (root / f).as_posix(), f"a link to {(root / f).resolve()}")
-                files.remove(f)
+        outside = {f for f in files if not _inside(root / f, root)}  # links out of the folder: not the corpus
+        for f in sorted(outside):
+            note(st, "skipped", "link_outside", (root / f).as_posix(), f"a link to {(root / f).resolve()}")
+        files = [f for f in files if f not in outside]
         if fmt == "auto":
             for f in sorted(files):
                 if Path(f).suffix.lower() not in AUTO_FORMAT:
