@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import os
 import tarfile
 import unicodedata
 import zipfile
@@ -93,6 +94,8 @@ def user(tmp_path_factory):
     (t / "decomposed.txt").write_text(unicodedata.normalize("NFD", "Zerlegt: " + GERMAN), encoding="utf-8")
     (t / "replacement.txt").write_text("Schon kaputt: Gr\ufffd\ufffde aus K\ufffdln. " + GERMAN, encoding="utf-8")
     (t / "link.txt").symlink_to(secret)
+    (t / "rows.jsonl").write_text(json.dumps({"text": "JSON-Escapes: \ud800 und \x00 in " + GERMAN}) + "\n")
+    (t / os.fsdecode(b"gr\xfc\xdfe.txt")).write_text("Ein Dateiname aus alter Zeit: " + GERMAN)  # Latin-1 name
     (t / "page.html").write_text(  # DROP: the page's own text that must not reach the corpus
         f'<!DOCTYPE html [<!ENTITY xx SYSTEM "file://{secret}">]><html><head><title>Titel</title>'
         f'<link rel="stylesheet" href="{secret}"><style>p {{ color: red }} /* DROP */</style>'
@@ -210,6 +213,10 @@ def test_every_encoding_is_decoded_to_the_right_text(user):
     assert _named(st, "invalid_utf8")["invalid.txt"] == \
         f"3 invalid UTF-8 byte(s) dropped at byte offset(s) {offsets[0]}, {offsets[1]}"
     assert _named(st, "nul")["nul.txt"] == "3 removed, line(s) 1"
+    assert docs["rows.jsonl#1"] == "JSON-Escapes:  und  in " + GERMAN
+    assert _named(st, "surrogate")["rows.jsonl"] == "entry 1: 1 lone surrogate(s) removed, line(s) 1"
+    assert _named(st, "nul")["rows.jsonl"] == "entry 1: 1 removed, line(s) 1"
+    assert set(_named(st, "file_name")) == {"grüße.txt"} and docs["grüße.txt"].startswith("Ein Dateiname")
     assert _named(st, "replacement_char")["replacement.txt"].startswith("3 removed")
     clean = {p.rsplit("/", 1)[-1]: t for p, t in _docs(user["root"] / "data/clean/target.jsonl").items()}
     assert clean["decomposed.txt"] == unicodedata.normalize("NFC", "Zerlegt: " + GERMAN)
@@ -222,13 +229,13 @@ def test_every_skip_is_named_with_its_reason(user):
     assert set(_named(st, "empty")) == {"empty.txt"}
     assert set(_named(st, "link_outside")) == {"link.txt"}
     assert st["skipped"] == {"link_outside": 1, "binary": 1, "empty": 1}
-    assert st["files"] == 12 and st["docs"] == 10  # 13 files, the link is never read
+    assert st["files"] == 14 and st["docs"] == 12  # 15 files, the link is never read
     assert set(_named(src["linky"], "link_outside")) == {"abs.u8", "rel.u8"}
     err = user["ingest"].stderr
     for line in ("skipped binary: ", "skipped link_outside: ", "repaired invalid_utf8: ", "repaired decoded: ",
                  "repaired roff_request: ", "repaired roff_env: "):
         assert line in err, (line, err[-3000:])
-    assert "ingest.target_sources 'texts': 12 files read, 10 documents, skipped 3 (" in err
+    assert "ingest.target_sources 'texts': 14 files read, 12 documents, skipped 3 (" in err
     assert err.rstrip().splitlines()[-1].startswith("ingest: ")  # the summary line
 
 

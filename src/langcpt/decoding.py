@@ -141,3 +141,15 @@ def scrub(text: str) -> tuple[str, list[tuple[str, str]]]:
                                    + _listing(lines, "line(s)")))
         text = _SURROGATE.sub("", text)
     return text, notes
+
+
+def readable_name(name: str) -> str:
+    """A file name as text that JSON can hold: a name whose bytes are not UTF-8 (Python keeps them as lone
+    surrogates) is decoded as CP1252, else Latin-1 (which takes any byte)."""
+    if not _SURROGATE.search(name):
+        return name
+    raw = name.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

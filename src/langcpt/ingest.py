@@ -29,7 +29,7 @@ from typing import Iterator
 
 from tqdm import tqdm
 
-from .decoding import declared_encoding, decode_bytes, scrub
+from .decoding import declared_encoding, decode_bytes, readable_name, scrub
 from .fileio import InputError, extract_tar, parse_jsonl_line
 from .parallel import ordered_map
 from .roff import PROLOGUE as ROFF_SAFETY_PROLOGUE, neutralise
@@ -60,7 +60,7 @@ ROFF_PROLOGUE = b".nh\n.de hy\n..\n.ad l\n" + ROFF_SAFETY_PROLOGUE.encode()
 SKIP_REASONS = ("empty", "binary", "undecodable", "unknown_suffix", "link_outside", "not_gzip", "so_redirect",
                 "render_failed")
 REPAIR_REASONS = ("decoded", "invalid_utf8", "nul", "replacement_char", "surrogate", "bom", "roff_request",
-                  "roff_env")
+                  "roff_env", "file_name")
 HTML_DROP = {"script", "style", "nav", "head", "noscript", "header", "footer", "aside", "form", "button",
              "input", "select", "textarea", "template", "svg", "iframe", "object"}
 HTML_PARA = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "ul", "ol", "dl", "hr",
@@ -165,6 +165,9 @@ def _iter_all(specs: list[dict], cache_dir: Path, stats: dict, max_named: int = 
                 "hf": _hf_docs}[spec["kind"]](spec, where, cache_dir, st)
         try:
             for doc in docs:
+                if (name := readable_name(doc["path"])) != doc["path"]:  # a file name that is not UTF-8
+                    note(st, "repaired", "file_name", name, "the file name is not UTF-8; shown decoded as CP1252")
+                    doc["path"] = name
                 if not doc["text"].strip():
                     note(st, "skipped", "empty", doc["path"])
                     continue
@@ -338,12 +341,13 @@ def _local_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[d
                  and not any(part.startswith(".") for part in p.relative_to(root).parts)]
         outside = {f for f in files if not _inside(root / f, root)}  # links out of the folder: not the corpus
         for f in sorted(outside):
-            note(st, "skipped", "link_outside", (root / f).as_posix(), f"a link to {(root / f).resolve()}")
+            note(st, "skipped", "link_outside", readable_name((root / f).as_posix()),
+                 f"a link to {readable_name(str((root / f).resolve()))}")
         files = [f for f in files if f not in outside]
         if fmt == "auto":
             for f in sorted(files):
                 if Path(f).suffix.lower() not in AUTO_FORMAT:
-                    note(st, "skipped", "unknown_suffix", (root / f).as_posix(),
+                    note(st, "skipped", "unknown_suffix", readable_name((root / f).as_posix()),
                          f"format auto reads only {', '.join(AUTO_FORMAT)}")
             files = [f for f in files if Path(f).suffix.lower() in AUTO_FORMAT]
         if not files:
@@ -390,7 +394,8 @@ def _glob_files(root: Path, include: list[str], exclude: list[str], st: dict | N
     for p in sorted({p for g in include for p in root.glob(g)} - excluded):
         real = p.resolve()
         if p.is_symlink() and not _inside(real, root) and st is not None:
-            note(st, "skipped", "link_outside", p.relative_to(root).as_posix(), "a link out of the package")
+            note(st, "skipped", "link_outside", readable_name(p.relative_to(root).as_posix()),
+                 "a link out of the package")
         if p.is_file() and real not in seen and _inside(real, root):
             seen.add(real)
             files.append(p.relative_to(root).as_posix())
@@ -430,9 +435,9 @@ def _tally(files, results, st, name, label=None):
                 merged.setdefault(reason, []).append(detail)
         for reason, details in merged.items():
             more = f" (+{len(details) - 3} more)" if len(details) > 3 else ""
-            note(st, "repaired", reason, where, "; ".join(details[:3]) + more)
+            note(st, "repaired", reason, readable_name(where), "; ".join(details[:3]) + more)
         if skip or not entries:
-            note(st, "skipped", skip or "empty", where, dict(notes).get(skip, ""))
+            note(st, "skipped", skip or "empty", readable_name(where), dict(notes).get(skip, ""))
         yield rel, entries
 
 
