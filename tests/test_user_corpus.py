@@ -280,3 +280,12 @@ def test_a_deb_whose_members_leave_the_package_is_refused(user, tmp_path):
     assert not (user["tmp"] / "escaped-deb.u8").exists()
     assert not (user["tmp"] / "outside" / "through.u8").exists()
     assert not (root / "data" / "raw").exists()
+
+
+def test_every_reason_is_documented():
+    from langcpt.ingest import REPAIR_REASONS, SKIP_REASONS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    params = (REPO / "params.yaml").read_text(encoding="utf-8").split("\nclean:")[0]
+    for reason in SKIP_REASONS + REPAIR_REASONS:
+        assert f"`{reason}`" in readme and reason in params, reason

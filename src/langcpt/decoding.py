@@ -36,6 +36,8 @@ BOMS = (  # UTF-32 first: its LE mark starts with UTF-16 LE's
 BINARY_CONTROL_RATIO = 0.05
 BINARY_SAMPLE = 65536
 MAX_MESS = 0.2  # charset-normalizer's own default threshold
+MESS_SAMPLE = 100_000  # characters of each candidate decoding rated
+DETECT_SAMPLE = 200_000  # bytes charset-normalizer proposes candidates from (each must decode the whole file)
 MAX_OFFSETS = 10  # offsets / line numbers quoted per note
 _CONTROL = bytes([*range(0, 9), *range(14, 27), *range(28, 32), 127])
 _INVALID_RUN = re.compile("[\udc80-\udcff]+")  # surrogateescape's stand-ins for undecodable bytes
@@ -92,8 +94,9 @@ def decode_bytes(raw: bytes, hint: str | None = None) -> Decoded:
     except UnicodeDecodeError:
         pass
     text = raw.decode("utf-8", errors="surrogateescape")
-    runs = list(_INVALID_RUN.finditer(text))
-    if len(_NON_ASCII.findall(text)) >= len(runs):  # UTF-8 with damage: drop the invalid runs
+    valid = len(_NON_ASCII.findall(text))  # valid multi-byte sequences; none: not UTF-8 at all
+    runs = list(_INVALID_RUN.finditer(text)) if valid else []
+    if valid and valid >= len(runs):  # UTF-8 with damage: drop the invalid runs
         offsets, parts, pos, byte = [], [], 0, 0
         for m in runs:
             parts.append(text[pos:m.start()])
@@ -114,12 +117,15 @@ def decode_bytes(raw: bytes, hint: str | None = None) -> Decoded:
     from charset_normalizer.md import mess_ratio
 
     scored = []
-    for enc in ("cp1252", *(r.encoding for r in from_bytes(raw))):
+    sample = raw[:DETECT_SAMPLE]
+    if len(raw) > DETECT_SAMPLE and b"\n" in sample:
+        sample = sample.rsplit(b"\n", 1)[0]  # whole lines
+    for enc in ("cp1252", *(r.encoding for r in from_bytes(sample))):
         try:
             text = raw.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-        scored.append((mess_ratio(text, 1.0), len(scored), enc, text))
+        scored.append((mess_ratio(text[:MESS_SAMPLE], 1.0), len(scored), enc, text))
     if not scored or min(scored)[0] > MAX_MESS:
         return Decoded(None, "undecodable", [("undecodable", "not UTF-8, and no encoding fits with confidence")])
     mess, _, enc, text = min(scored)
