@@ -113,7 +113,7 @@ def user(tmp_path_factory):
                       ".als holen so", f".holen {secret}", ".rn mso laden", f".laden {outside / 'secret.tmac'}",
                       ".ds s so", f".\\*s {secret}", f"Umgebung: \\V[LANGCPT_TEST_SECRET] \\V(LA",
                       f".sy touch {tmp / 'sy-ran'}", f".pso touch {tmp / 'pso-ran'}",
-                      ".so man1/teil.1", ".so ../man1/teil.1", f".so {m / '..' / '..' / '..' / '..' / 'outside' / 'secret.txt'}"]
+                      ".mso geheim.tmac", ".mso secret.tmac", ".so man1/teil.1", ".so ../man1/teil.1", f".so {m / '..' / '..' / '..' / '..' / 'outside' / 'secret.txt'}"]
     (m / "boese.1").write_bytes(_page(include_lines))
     (m / "teil.1").write_text(".\\\" a part other pages include\nDieser Teil liegt im selben Paket und wird "
                               f"eingebunden.\n.so {secret}\n")
@@ -154,7 +154,10 @@ def user(tmp_path_factory):
         general_sources=[{"name": "general", "kind": "local", "path": "corpus/general", "format": "auto"}])
     params["clean"].update(min_stop_words=None, near_dedup=False)
     write_params(root, params)
-    env = {"LANGCPT_TEST_SECRET": ENV_SECRET}
+    home = tmp / "home"  # groff searches $HOME for `.mso NAME`
+    home.mkdir()
+    (home / "geheim.tmac").write_text(f"{SECRET} in home\n")
+    env = {"LANGCPT_TEST_SECRET": ENV_SECRET, "HOME": str(home), "GROFF_TMAC_PATH": str(outside)}
     ingest = run("ingest", root, env=env)
     clean = run("dedup_clean", root) if ingest.returncode == 0 else None
     escape = dict(params["ingest"], target_sources=[{"name": "escape", "kind": "debian", "package": "escape",

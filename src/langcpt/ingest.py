@@ -55,6 +55,8 @@ GROFF = ["groff", "-S", "-t", "-Dutf-8", "-Tutf8", "-mandoc", "-P-c", "-P-b", "-
 # read before the page: no hyphenation (`hy` made a no-op, since man and mdoc turn it back on), ragged right;
 # then langcpt.roff's removal of the requests that read or run things outside the page
 ROFF_PROLOGUE = b".nh\n.de hy\n..\n.ad l\n" + ROFF_SAFETY_PROLOGUE.encode()
+# groff looks for `.mso NAME` in $HOME too (and in GROFF_TMAC_PATH): neither may lend a page a file
+GROFF_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GROFF_")}, "HOME": "/nonexistent"}
 # Why a file (or a multi-entry file's entry) is skipped, and what a repair did; reports/ingest.json counts every
 # one per source and names up to report_max_files files per reason (langcpt.decoding, langcpt.roff).
 SKIP_REASONS = ("empty", "binary", "undecodable", "unknown_suffix", "link_outside", "not_gzip", "so_redirect",
@@ -519,7 +521,7 @@ def _render_roff(raw: bytes, path: str, root: str) -> tuple[list[tuple[None, str
     if text != dec.text or dec.notes or raw.startswith(codecs.BOM_UTF8):  # else the page's own bytes, as ever
         raw, cmd = text.removeprefix("\ufeff").encode("utf-8"), GROFF + ["-Kutf-8"]
     try:
-        r = subprocess.run(cmd, input=ROFF_PROLOGUE + raw, capture_output=True, timeout=120)
+        r = subprocess.run(cmd, input=ROFF_PROLOGUE + raw, capture_output=True, timeout=120, env=GROFF_ENV)
     except subprocess.TimeoutExpired:
         return [], "render_failed", notes + [("render_failed", "groff took more than 120 s")]
     if r.returncode != 0:

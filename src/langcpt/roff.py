@@ -10,7 +10,8 @@ files, and the escape `\\V` reads an environment variable (in safer mode too). T
    `.if`/`.ie`/`.el`/`.while` -- is cut from that request to the end of the line (a `\\#` comment stays),
    except `.so FILE` naming a file inside `root` (the package or folder; the page's folder or its parent, as
    man resolves `.so man1/x.1`), which is inlined here (neutralised in turn, at most MAX_SO_DEPTH deep), and
-   `.mso NAME` of a bare macro-package name (`www.tmac`: a file of groff's own macro path, no `/`). So are
+   `.mso NAME` of a bare macro-package name (`www.tmac`: a file of groff's own macro path, no `/`; ingest runs
+   groff with HOME=/nonexistent and no GROFF_* variables, since groff also searches $HOME). So are
    `.als`/`.rn` naming any of them, `.ec` (a new escape character would hide `\\V`), and control lines whose
    request name is interpolated (`.\\*[x] /etc/passwd`). Every `\\V` escape is removed.
 2. PROLOGUE, read by groff before the document, removes the requests of READS_FILES except `mso` (the man/mdoc
