@@ -55,8 +55,8 @@ def write_params(root: Path, params: dict) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def run(stage: str, root: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "LANGCPT_MLFLOW": "0", "HF_HUB_OFFLINE": "1"}
+def run(stage: str, root: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "LANGCPT_MLFLOW": "0", "HF_HUB_OFFLINE": "1", **(env or {})}
     return subprocess.run([sys.executable, str(REPO / "pipelines" / f"{stage}.py")], cwd=root, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -152,20 +152,24 @@ def _clean_sources(messy) -> dict:
 
 def test_empty_files_are_skipped_and_counted(messy):
     s = _ingest_sources(messy)["empty_files"]
-    assert (s["files"], s["skipped"], s["docs"]) == (3, 2, 1)
+    assert (s["files"], s["skipped"], s["docs"]) == (3, {"empty": 2}, 1)
+    assert [f["file"] for f in s["named"]["empty"]["files"]] == ["corpus/empty_files/doc000.txt",
+                                                                  "corpus/empty_files/doc001.txt"]
 
 
-def test_invalid_utf8_is_replaced_and_counted(messy):
+def test_a_latin1_file_is_decoded_not_replaced(messy):
     s = _ingest_sources(messy)["bad_utf8"]
-    assert (s["docs"], s["bad_utf8"]) == (1, 1)
+    assert (s["docs"], s["repaired"]) == (1, {"decoded": 1})
     kept = [json.loads(l) for l in (messy["root"] / "data/clean/target.jsonl").read_text().splitlines()]
     [doc] = [d for d in kept if d["source"] == "bad_utf8"]
-    assert "\ufffd" in doc["text"] and "Fluss" in doc["text"]
+    assert "\ufffd" not in doc["text"] and "Die Brücke über den Fluss" in doc["text"]
 
 
-def test_nul_bytes_are_removed_by_unicode_repair(messy):
-    assert _ingest_sources(messy)["nul"]["docs"] == 1
-    assert _clean_sources(messy)["nul"]["modified"]["unicode"] == 1
+def test_nul_bytes_are_removed_and_named_by_ingest(messy):
+    s = _ingest_sources(messy)["nul"]
+    assert s["docs"] == 1 and s["named"]["nul"]["files"] == [{"file": "corpus/nul/a.txt",
+                                                              "detail": "3 removed, line(s) 1"}]
+    assert _clean_sources(messy)["nul"]["modified"]["unicode"] == 0  # nothing left for the unicode rule
     kept = (messy["root"] / "data/clean/target.jsonl").read_text(encoding="utf-8")
     assert "\\u0000" not in kept and "gemeinsam am Tisch" in kept
 
@@ -180,7 +184,10 @@ def test_html_and_roff_junk_end_as_text_or_counted_skips(messy):
     src = _ingest_sources(messy)
     assert src["html_junk"]["docs"] == 1 and "<script>" not in (messy["root"] / "data/raw/target.jsonl").read_text()
     roff = src["roff_junk"]
-    assert roff["files"] == 3 and roff["docs"] + roff["skipped"] == 3 and roff["skipped"] >= 2  # the bad .gz
+    assert roff["files"] == 3 and roff["docs"] + sum(roff["skipped"].values()) == 3
+    assert roff["skipped"]["not_gzip"] == 2  # the bad .gz files, named:
+    assert [f["file"] for f in roff["named"]["not_gzip"]["files"]] == ["corpus/roff_junk/b.1.gz",
+                                                                        "corpus/roff_junk/c.1.gz"]
 
 
 def test_mixed_languages_keep_only_the_target_language(messy):
@@ -456,11 +463,10 @@ def test_sigkill_during_a_data_stage_then_dvc_repro_recovers(tmp_path):
     import time
 
     root = tmp_path / "repo"
-    for rel in ("pipelines/ingest.py", "pipelines/dedup_clean.py", "src/langcpt/ingest.py", "src/langcpt/clean.py",
-                "src/langcpt/dedup.py", "src/langcpt/parallel.py"):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / rel, root / rel)
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    for rel in {d for s in ("ingest", "dedup_clean") for d in stages[s]["deps"] if not d.startswith("data/")}:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)  # the stages' code deps, as dvc.yaml lists them
+        shutil.copy2(REPO / rel, root / rel)
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {s: stages[s] for s in ("ingest", "dedup_clean")}}))
     words = (" ".join(GERMAN + MORE_GERMAN)).split()
     write_texts(root / "corpus/target", [" ".join(words[(i * 7) % 60:] + words[: (i * 7) % 60]) + f" Nummer {i}."

@@ -188,6 +188,19 @@ def test_language_rule_keeps_german_removes_english():
     assert lang == "de" and 0.5 <= prob <= 1.0
 
 
+def test_mixed_language_documents_are_classified_whole_unless_language_paragraphs():
+    french = "Bonjour à tous, nous allons visiter le musée du Louvre cet après-midi avec les enfants et leurs amis."
+    mixed = "\n\n".join(["Rezept", BROT, ENGLISH, "Kurz: gut.", french, WETTER])
+    whole = run([mixed, "\n\n".join([ENGLISH, BROT[:120]])])
+    assert [d["text"] for d in whole.docs] == [mixed]  # kept whole, English and French included
+    assert whole.metrics["removed"]["language"] == 1 and whole.metrics["modified"]["language_paragraphs"] == 0
+    res = run([mixed, "\n\n".join([ENGLISH, ENGLISH.upper()])], language_paragraphs=True)
+    assert [d["text"] for d in res.docs] == ["\n\n".join(["Rezept", BROT, "Kurz: gut.", WETTER])]
+    assert res.metrics["modified"]["language_paragraphs"] == 2  # the second loses everything: removed
+    assert res.metrics["removed"]["language"] == 1
+    assert_metrics_add_up(res)
+
+
 # ---------------------------------------------------------------------------------------------- rules 6-7
 
 

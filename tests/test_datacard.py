@@ -172,3 +172,21 @@ def test_stages_end_to_end_and_dvc_metrics_show(tmp_path, smollm2_tokenizer):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     r = run_script("data_card.py", tmp_path)
     assert r.returncode == 1 and "error: data_card.batch_size" in r.stderr
+
+
+def test_card_shows_what_ingest_skipped_and_repaired(tmp_path, smollm2_tokenizer):
+    make_clean(tmp_path)
+    named = {"file": "usr/share/man/de/man1/x.1.gz", "detail": "line 3: '.so /etc/passwd' removed"}
+    fd = {"files": 48, "docs": 7, "chars": 1, "skipped": {"empty": 2}, "repaired": {"roff_request": 1},
+          "named": {"empty": {"count": 2, "files": [{"file": "de/a"}, {"file": "de/b"}]},
+                    "roff_request": {"count": 1, "files": [named]}}}
+    write_json(tmp_path / "reports/ingest.json", {"target": {"sources": {"fortunes-de": fd}}, "general": {}})
+    card = datacard.build_card(tmp_path / "data/clean", tmp_path / "reports/clean.json",
+                               tmp_path / "reports/clean_stats.json", smollm2_tokenizer, 2,
+                               ingest_report=tmp_path / "reports/ingest.json")
+    src = card["splits"]["target"]["sources"]
+    assert src["fortunes-de"]["ingest"] == {k: fd[k] for k in ("files", "skipped", "repaired", "named")}
+    assert "ingest" not in src["libreoffice-help-de"]  # not in the ingest report
+    md = datacard.markdown(card)
+    assert "Ingest of fortunes-de: 48 files read; skipped: empty 2; repaired: roff_request 1." in md
+    assert "- roff_request: usr/share/man/de/man1/x.1.gz" in md and "- empty: de/a, de/b" in md

@@ -29,7 +29,7 @@ def test_local_folder_all_formats(tmp_path):
                               "</h1><p>Erster\n   Absatz</p><script>var x;</script><p>Zweiter</p></body></html>",
                               encoding="utf-8")
     (d / "d.jsonl").write_text('{"text": "eins"}\n\n{"text": "zwei", "x": 1}\n', encoding="utf-8")
-    (d / "sub" / "e.txt").write_bytes(b"kaputt \xff\xfe hier")
+    (d / "sub" / "e.txt").write_bytes("kaputt \xff\xfe hier, schön".encode("latin-1").replace(b"\xf6", b"\xc3\xb6"))
     (d / "ignored.bin").write_bytes(b"\x00\x01")
     (d / ".hidden.txt").write_text("nope")
     docs, stats = ingest([local(d, license="CC0-1.0")], tmp_path / "cache")
@@ -38,10 +38,15 @@ def test_local_folder_all_formats(tmp_path):
     assert [x["text"] for x in docs[:2]] == ["Guten Tag.\n", "# Titel\n\nText.\n"]
     assert docs[2]["text"] == "Kopf\n\nErster Absatz\n\nZweiter"
     assert [x["text"] for x in docs[3:5]] == ["eins", "zwei"]
-    assert docs[5]["text"] == "kaputt \ufffd\ufffd hier"
+    assert docs[5]["text"] == "kaputt  hier, schön"  # UTF-8 with invalid bytes: the bytes are dropped
     assert {x["source"] for x in docs} == {"loc"} and {x["license"] for x in docs} == {"CC0-1.0"}
-    assert stats["loc"] == {"docs": 6, "chars": sum(len(x["text"]) for x in docs), "files": 5, "skipped": 1,
-                            "bad_utf8": 1}
+    assert stats["loc"] == {
+        "docs": 6, "chars": sum(len(x["text"]) for x in docs), "files": 5,
+        "skipped": {"unknown_suffix": 1}, "repaired": {"invalid_utf8": 1},
+        "named": {"unknown_suffix": {"count": 1, "files": [{"file": f"{d}/ignored.bin", "detail":
+                                                           "format auto reads only .txt, .md, .html, .htm, .jsonl"}]},
+                  "invalid_utf8": {"count": 1, "files": [{"file": f"{d}/sub/e.txt", "detail":
+                                                          "2 invalid UTF-8 byte(s) dropped at byte offset(s) 7"}]}}}
 
 
 def test_local_single_file_and_max_docs(tmp_path):
@@ -115,7 +120,8 @@ def test_roff_renders_plain_text(tmp_path):
     (d / "zmdoc.1").write_text(".Dd 1. Januar 2024\n.Dt ZMDOC 1\n.Os\n.Sh BESCHREIBUNG\n.Nm zmdoc\n"
                                + f"verwaltet {long_word} " * 3 + "\n", encoding="utf-8")
     docs, stats = ingest([local(d, format="roff")], tmp_path / "cache")
-    assert len(docs) == 2 and stats["loc"]["skipped"] == 1  # the .so redirect
+    assert len(docs) == 2 and stats["loc"]["skipped"] == {"so_redirect": 1}
+    assert stats["loc"]["named"]["so_redirect"]["files"] == [{"file": f"{d}/alias.1", "detail": ".so man1/testseite.1"}]
     assert docs[1]["text"].count(f" {long_word}") == 3  # mdoc page: not hyphenated either
     text = docs[0]["text"]
     assert "BEZEICHNUNG" in text and "testseite - eine kleine Handbuchseite" in text

@@ -47,6 +47,11 @@ they changed in `metrics["modified"]` (over the documents that reached them).
 10. language   py3langid with normalised probabilities on the first language_prefix_chars characters; kept
                if the top language == language and its probability >= language_threshold. -> "language"
                The top language of every document reaching this rule goes to the per-source language mix.
+               A document is classified as a whole (a file, a fortune, a JSONL row): a German page with an
+               English paragraph is kept whole. language_paragraphs (off by default) first removes each
+               paragraph (blank-line separated) of at least PARAGRAPH_MIN_CHARS characters whose own
+               top language misses `language` at language_threshold; shorter ones (headings, lists) stay.
+               The rest is then classified as above.                        modified "language_paragraphs"
 11. pii        mask_emails: e-mail addresses -> "<EMAIL>"; mask_phones: phone numbers (the phonenumbers
                library, numbers valid for phone_region or in international form) -> "<PHONE>".
                modified "email" / "phone". E-mail masking is on by default: addresses in fortunes and man
@@ -93,6 +98,7 @@ out-of-range values raise InputError naming the key as `clean.<key>`):
     language                  str or null         "de"    py3langid code to keep; null disables the rule
     language_threshold        number in [0, 1]    0.5     minimum normalised probability of `language`
     language_prefix_chars     int >= 1            2000    characters classified per document
+    language_paragraphs       bool                false   rule 10 first drops other-language paragraphs
     mask_emails               bool                true    rule 11: e-mail addresses -> <EMAIL>
     mask_phones               bool                false   rule 11: phone numbers -> <PHONE>
     phone_region              str                 "DE"    region of national-format numbers (ISO 3166 code)
@@ -169,7 +175,7 @@ REMOVAL_KEYS = (
     "near_duplicate",
 )
 # Modification keys, in rule order; metrics["modified"] always holds all of them.
-MODIFIED_KEYS = ("unicode", "markup", "boilerplate", "boilerplate_lines", "email", "phone")
+MODIFIED_KEYS = ("unicode", "markup", "boilerplate", "boilerplate_lines", "language_paragraphs", "email", "phone")
 
 # Lower edges of the kept-document length histogram (characters); the last bin is open-ended.
 LENGTH_BINS = (0, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
@@ -214,6 +220,7 @@ _SCHEMA: dict[str, tuple[str, Any, bool, float | None, bool, float | None]] = {
     "language": (_STR, "de", True, None, True, None),
     "language_threshold": (_NUM, 0.5, False, 0, True, 1),
     "language_prefix_chars": (_INT, 2000, False, 1, True, None),
+    "language_paragraphs": (_BOOL, False, False, None, True, None),
     "mask_emails": (_BOOL, True, False, None, True, None),
     "mask_phones": (_BOOL, False, False, None, True, None),
     "phone_region": (_STR, "DE", False, None, True, None),
@@ -534,6 +541,23 @@ def detect_language(text: str, prefix_chars: int = 2000) -> tuple[str, float]:
     return lang, float(prob)
 
 
+PARAGRAPH_MIN_CHARS = 100  # language_paragraphs: shorter paragraphs are too short to classify; they stay
+
+
+def keep_language_paragraphs(text: str, language: str, threshold: float, prefix_chars: int = 2000) -> str:
+    """Rule 10 with language_paragraphs: text without its paragraphs of at least PARAGRAPH_MIN_CHARS characters
+    whose top language is not `language` with probability >= threshold."""
+    paras = text.split("\n\n")
+    kept = []
+    for para in paras:
+        if len(para) >= PARAGRAPH_MIN_CHARS:
+            lang, prob = detect_language(para, prefix_chars)
+            if lang != language or prob < threshold:
+                continue
+        kept.append(para)
+    return "\n\n".join(kept).strip()
+
+
 # Rule 11: PII.
 EMAIL_PLACEHOLDER = "<EMAIL>"
 PHONE_PLACEHOLDER = "<PHONE>"
@@ -579,7 +603,7 @@ def _clean_one(raw: str, p: dict, stops: frozenset[str] | None) -> tuple[str, st
     if p["boilerplate"]:
         text, boiler_lines = remove_boilerplate_lines(text)
     text = fix_whitespace(text)
-    mods = [int(unicode_mod), int(markup_mod), int(boiler_lines > 0), boiler_lines, 0, 0]
+    mods = [int(unicode_mod), int(markup_mod), int(boiler_lines > 0), boiler_lines, 0, 0, 0]
     reason = ""
     lo_w, hi_w = p["min_mean_word_length"], p["max_mean_word_length"]
     if not text:
@@ -601,16 +625,20 @@ def _clean_one(raw: str, p: dict, stops: frozenset[str] | None) -> tuple[str, st
             and len(text.split()) >= p["stop_words_min_words"]:
         reason = "stop_words"
     elif p["language"] is not None:
-        lang, prob = detect_language(text, p["language_prefix_chars"])
+        if p["language_paragraphs"]:
+            kept = keep_language_paragraphs(text, p["language"], p["language_threshold"],
+                                            p["language_prefix_chars"])
+            mods[4], text = int(kept != text), kept
+        lang, prob = detect_language(text, p["language_prefix_chars"]) if text else (None, 0.0)
         if lang != p["language"] or prob < p["language_threshold"]:
             reason = "language"
     if not reason:
         if p["mask_emails"]:
             text, n = mask_emails(text)
-            mods[4] = int(n > 0)
+            mods[5] = int(n > 0)
         if p["mask_phones"]:
             text, n = mask_phones(text, p["phone_region"])
-            mods[5] = int(n > 0)
+            mods[6] = int(n > 0)
     return reason, text, lang, tuple(mods)
 
 

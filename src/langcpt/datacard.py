@@ -12,7 +12,7 @@ card JSON, the plot CSVs, a PNG and a Markdown summary.
 Card layout: {"tokenizer": str, "splits": {split: {documents, characters, tokens, input_documents,
 input_characters, kept_share, removed, modified, languages, length_histogram: {bins, counts}, sources: {name:
 {documents, characters, tokens, licenses, input_documents, input_characters, removed, modified, languages,
-length_histogram}}}}}.
+length_histogram, ingest (with reports/ingest.json): {files, skipped, repaired, named}}}}}}.
 """
 from __future__ import annotations
 
@@ -91,9 +91,12 @@ def count_sources(path: Path, tokenizer, batch_size: int = 1000) -> dict[str, di
 
 
 def build_card(clean_dir: str | Path, clean_report: str | Path, clean_stats: str | Path, tokenizer,
-               batch_size: int = 1000, tokenizer_name: str = "") -> dict:
-    """The full data card (module docstring) of the splits in clean_dir."""
+               batch_size: int = 1000, tokenizer_name: str = "", ingest_report: str | Path | None = None) -> dict:
+    """The full data card (module docstring) of the splits in clean_dir; with `ingest_report` (reports/ingest.json)
+    each source also carries what ingest read, skipped and repaired (`ingest`: files, skipped and repaired by
+    reason, the named files)."""
     report, stats = _read_json(Path(clean_report)), _read_json(Path(clean_stats))
+    ingest = _read_json(Path(ingest_report)) if ingest_report is not None else {}
     splits = {}
     for split in SPLITS:
         path = Path(clean_dir) / f"{split}.jsonl"
@@ -115,6 +118,8 @@ def build_card(clean_dir: str | Path, clean_report: str | Path, clean_stats: str
                 "languages": s.get("languages", {}),
                 "length_histogram": {"bins": st["length_bins"], "counts": s.get("length_histogram", [])},
             }
+            if (ing := ingest.get(split, {}).get("sources", {}).get(name)) is not None:
+                sources[name]["ingest"] = {k: ing.get(k, {}) for k in ("files", "skipped", "repaired", "named")}
         docs = sum(s["documents"] for s in sources.values())
         splits[split] = {
             "documents": docs,
@@ -181,6 +186,18 @@ def markdown(card: dict) -> str:
         lines += ["", f"Removed (documents, by rule): {removed}.", "",
                   f"Modified (documents; boilerplate_lines: lines): {modified}.", "",
                   f"Kept-document lengths (characters: documents): {hist}.", ""]
+        for name, v in s["sources"].items():  # what ingest read, skipped and repaired (reports/ingest.json)
+            if "ingest" not in v:
+                continue
+            ing = v["ingest"]
+            by = {k: ", ".join(f"{r} {n}" for r, n in ing[k].items()) or "none" for k in ("skipped", "repaired")}
+            lines += [f"Ingest of {name}: {ing['files']:,} files read; skipped: {by['skipped']}; "
+                      f"repaired: {by['repaired']}."]
+            for reason, named in ing["named"].items():
+                more = named["count"] - min(5, len(named["files"]))
+                lines.append(f"- {reason}: {', '.join(f['file'] for f in named['files'][:5])}"
+                             + (f" (+{more} more, reports/ingest.json)" if more > 0 else ""))
+            lines.append("")
     return "\n".join(lines)
 
 

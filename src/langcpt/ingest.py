@@ -12,6 +12,7 @@ Source specs come from params.yaml; `validate_sources` checks them and raises In
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import os
@@ -28,8 +29,10 @@ from typing import Iterator
 
 from tqdm import tqdm
 
+from .decoding import declared_encoding, decode_bytes, readable_name, scrub
 from .fileio import InputError, extract_tar, parse_jsonl_line
 from .parallel import ordered_map
+from .roff import PROLOGUE as ROFF_SAFETY_PROLOGUE, neutralise
 
 FORMATS = {"debian": {"fortune", "roff", "html", "text"},
            "pypi": {"text", "markdown", "html", "jsonl", "yaml"},
@@ -46,10 +49,20 @@ COMMON_KEYS = ({"name", "kind"}, {"max_docs": None})
 AUTO_FORMAT = {".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 PARALLEL_FORMATS = {"roff", "html", "auto", "yaml"}  # parse these in a process pool when there are many files
 PARSE_BATCH = 4  # files per pool task
-# -t: tables, -D: UTF-8 unless the page says otherwise (implies -k), -P-c -P-b -P-o -P-u: no overstrike, no ANSI
-GROFF = ["groff", "-t", "-Dutf-8", "-Tutf8", "-mandoc", "-P-c", "-P-b", "-P-o", "-P-u"]
-# read before the page: no hyphenation (`hy` made a no-op, since man and mdoc turn it back on), ragged right
-ROFF_PROLOGUE = b".nh\n.de hy\n..\n.ad l\n"
+# -t: tables, -D: UTF-8 unless the page says otherwise (implies -k), -P-c -P-b -P-o -P-u: no overstrike, no ANSI,
+# -S: safer mode (groff's default, stated; never -U). A page that was not UTF-8 is re-encoded and read with -Kutf-8.
+GROFF = ["groff", "-S", "-t", "-Dutf-8", "-Tutf8", "-mandoc", "-P-c", "-P-b", "-P-o", "-P-u"]
+# read before the page: no hyphenation (`hy` made a no-op, since man and mdoc turn it back on), ragged right;
+# then langcpt.roff's removal of the requests that read or run things outside the page
+ROFF_PROLOGUE = b".nh\n.de hy\n..\n.ad l\n" + ROFF_SAFETY_PROLOGUE.encode()
+# groff looks for `.mso NAME` in $HOME too (and in GROFF_TMAC_PATH): neither may lend a page a file
+GROFF_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GROFF_")}, "HOME": "/nonexistent"}
+# Why a file (or a multi-entry file's entry) is skipped, and what a repair did; reports/ingest.json counts every
+# one per source and names up to report_max_files files per reason (langcpt.decoding, langcpt.roff).
+SKIP_REASONS = ("empty", "binary", "undecodable", "unknown_suffix", "link_outside", "not_gzip", "so_redirect",
+                "render_failed")
+REPAIR_REASONS = ("decoded", "invalid_utf8", "nul", "replacement_char", "surrogate", "bom", "roff_request",
+                  "roff_env", "file_name")
 HTML_DROP = {"script", "style", "nav", "head", "noscript", "header", "footer", "aside", "form", "button",
              "input", "select", "textarea", "template", "svg", "iframe", "object"}
 HTML_PARA = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "ul", "ol", "dl", "hr",
@@ -98,26 +111,67 @@ def validate_sources(sources: list[dict]) -> list[dict]:
     return out
 
 
-def iter_documents(sources: list[dict], cache_dir: Path, stats: dict | None = None) -> Iterator[dict]:
+def iter_documents(sources: list[dict], cache_dir: Path, stats: dict | None = None,
+                   max_named: int = 20) -> Iterator[dict]:
     """Validate `sources` now, then lazily yield documents. If given, `stats` is filled per source name with
-    {docs, chars, files, skipped (empty entries, .so redirects, failed renders), bad_utf8 (files decoded with
-    replacement characters)} plus `package_version` for Debian sources."""
+    {files (read), docs, chars, skipped {reason: n}, repaired {reason: n}, named {reason: {"count": n, "files":
+    [{"file", "detail"}, ...]}}} plus `package_version` for Debian and PyPI sources. Reasons: SKIP_REASONS
+    (counted per file, or per entry of a multi-entry file) and REPAIR_REASONS (per file); `named` lists the
+    first max_named files of each reason, `count` all of them. Every text is scrubbed (langcpt.decoding.scrub):
+    no document holds NUL, U+FFFD, U+FEFF or a lone surrogate."""
     specs = validate_sources(sources)
-    return _iter_all(specs, Path(cache_dir), {} if stats is None else stats)
+    return _iter_all(specs, Path(cache_dir), {} if stats is None else stats, max_named)
 
 
-def _iter_all(specs: list[dict], cache_dir: Path, stats: dict) -> Iterator[dict]:
+def new_source_stats() -> dict:
+    return {"files": 0, "docs": 0, "chars": 0, "skipped": {}, "repaired": {}, "named": {}}
+
+
+def note(st: dict, kind: str, reason: str, file: str, detail: str = "") -> None:
+    """Count one skipped or repaired file (kind "skipped" | "repaired") in a source's stats; name it while the
+    reason has fewer than st["max_named"] named files."""
+    st[kind][reason] = st[kind].get(reason, 0) + 1
+    named = st["named"].setdefault(reason, {"count": 0, "files": []})
+    named["count"] += 1
+    if len(named["files"]) < st.get("max_named", 20):
+        named["files"].append({"file": file, "detail": detail} if detail else {"file": file})
+
+
+def _by_reason(counts: dict) -> str:
+    return f"{sum(counts.values())}" + (f" ({', '.join(f'{r} {n}' for r, n in counts.items())})" if counts else "")
+
+
+def source_summary(key: str, name: str, st: dict) -> list[str]:
+    """Lines for stderr about one source's stats: files read, documents, skips and repairs by reason, then each
+    named file (as many as reports/ingest.json names) with its detail."""
+    lines = [f"ingest.{key} {name!r}: {st['files']} files read, {st['docs']} documents, skipped "
+             f"{_by_reason(st['skipped'])}, repaired {_by_reason(st['repaired'])}"]
+    for reason, named in st["named"].items():
+        kind = "skipped" if reason in st["skipped"] else "repaired"
+        for f in named["files"]:
+            lines.append(f"  {kind} {reason}: {f['file']}" + (f": {f['detail']}" if f.get("detail") else ""))
+        if named["count"] > len(named["files"]):
+            lines.append(f"  ... and {named['count'] - len(named['files'])} more {kind} {reason} "
+                         f"(ingest.report_max_files names {len(named['files'])} per reason)")
+    return lines
+
+
+def _iter_all(specs: list[dict], cache_dir: Path, stats: dict, max_named: int = 20) -> Iterator[dict]:
     for i, spec in enumerate(specs):
-        st = stats[spec["name"]] = {"docs": 0, "chars": 0, "files": 0, "skipped": 0, "bad_utf8": 0}
+        st = stats[spec["name"]] = {**new_source_stats(), "max_named": max_named}
         where = f"sources[{i}] ({spec['name']!r})"
         if spec["max_docs"] == 0:
+            st.pop("max_named")
             continue
         docs = {"debian": _debian_docs, "pypi": _pypi_docs, "local": _local_docs,
                 "hf": _hf_docs}[spec["kind"]](spec, where, cache_dir, st)
         try:
             for doc in docs:
+                if (name := readable_name(doc["path"])) != doc["path"]:  # a file name that is not UTF-8
+                    note(st, "repaired", "file_name", name, "the file name is not UTF-8; shown decoded as CP1252")
+                    doc["path"] = name
                 if not doc["text"].strip():
-                    st["skipped"] += 1
+                    note(st, "skipped", "empty", doc["path"])
                     continue
                 st["docs"] += 1
                 st["chars"] += len(doc["text"])
@@ -126,6 +180,7 @@ def _iter_all(specs: list[dict], cache_dir: Path, stats: dict) -> Iterator[dict]
                     break
         finally:
             docs.close()  # stops worker pools / streams when max_docs was reached
+            st.pop("max_named", None)
 
 
 # ---------------------------------------------------------------- Debian packages
@@ -147,7 +202,7 @@ def _debian_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[
             shutil.rmtree(tmp, ignore_errors=True)
     st["package_version"] = version
     lic = spec["license"] or _debian_license(root, spec["package"])
-    files = _glob_files(root, spec["include"], spec["exclude"])
+    files = _glob_files(root, spec["include"], spec["exclude"], st)
     for rel, entries in _parse_files(root, files, spec["format"], None, st, spec["name"]):
         for n, text in entries:
             yield {"text": text, "path": rel if n is None else f"{rel}#{n}", "license": lic,
@@ -217,7 +272,7 @@ def _pypi_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[di
     version = meta.get("Version") or _pypi_name_version(archive)[1]
     st["package_version"] = version
     lic = spec["license"] or meta.get("License-Expression") or meta.get("License") or "see the package metadata"
-    files = _glob_files(root, spec["include"], spec["exclude"])
+    files = _glob_files(root, spec["include"], spec["exclude"], st)
     if not files:
         raise InputError(f"{where}: key 'include' matches no file in {archive.name} (unpacked in {root})")
     for rel, entries in _parse_files(root, files, spec["format"], spec["text_field"], st, spec["name"]):
@@ -286,13 +341,22 @@ def _local_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[d
         root = path
         files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
                  and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        outside = {f for f in files if not _inside(root / f, root)}  # links out of the folder: not the corpus
+        for f in sorted(outside):
+            note(st, "skipped", "link_outside", readable_name((root / f).as_posix()),
+                 f"a link to {readable_name(str((root / f).resolve()))}")
+        files = [f for f in files if f not in outside]
         if fmt == "auto":
-            st["skipped"] += sum(Path(f).suffix.lower() not in AUTO_FORMAT for f in files)
+            for f in sorted(files):
+                if Path(f).suffix.lower() not in AUTO_FORMAT:
+                    note(st, "skipped", "unknown_suffix", readable_name((root / f).as_posix()),
+                         f"format auto reads only {', '.join(AUTO_FORMAT)}")
             files = [f for f in files if Path(f).suffix.lower() in AUTO_FORMAT]
         if not files:
             kinds = f" with a suffix of format auto ({', '.join(AUTO_FORMAT)})" if fmt == "auto" else ""
             raise InputError(f"{where}: the folder {str(path)!r} holds no files{kinds}")
-    for rel, entries in _parse_files(root, sorted(files), fmt, spec["text_field"], st, spec["name"]):
+    for rel, entries in _parse_files(root, sorted(files), fmt, spec["text_field"], st, spec["name"],
+                                     label=lambda rel: (root / rel).as_posix()):
         for n, text in entries:
             p = (root / rel).as_posix()
             yield {"text": text, "path": p if n is None else f"{p}#{n}", "license": spec["license"]}
@@ -312,7 +376,10 @@ def _hf_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[dict
         for n, row in enumerate(ds):
             if not isinstance(row.get(spec["text_field"]), str):
                 raise InputError(f"{where}: row {n} of {name} has no string field {spec['text_field']!r}")
-            yield {"text": row[spec["text_field"]], "path": f"{name}/{spec['split']}#{n}", "license": lic}
+            text, fixes = scrub(row[spec["text_field"]])
+            for reason, detail in fixes:
+                note(st, "repaired", reason, f"{name}/{spec['split']}#{n}", detail)
+            yield {"text": text, "path": f"{name}/{spec['split']}#{n}", "license": lic}
     except InputError:
         raise
     except Exception as e:  # the hub is unreachable, the dataset is unknown, ...
@@ -321,13 +388,16 @@ def _hf_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[dict
 
 # ---------------------------------------------------------------- files -> entries
 
-def _glob_files(root: Path, include: list[str], exclude: list[str]) -> list[str]:
+def _glob_files(root: Path, include: list[str], exclude: list[str], st: dict | None = None) -> list[str]:
     """Sorted relative paths of regular files matching include and not exclude; a file reached twice through
-    symlinks is kept once, and symlinks leading out of root are dropped."""
+    symlinks is kept once, and symlinks leading out of root are dropped (noted in st as "link_outside")."""
     excluded = {p for g in exclude for p in root.glob(g)}
     seen, files = set(), []
     for p in sorted({p for g in include for p in root.glob(g)} - excluded):
         real = p.resolve()
+        if p.is_symlink() and not _inside(real, root) and st is not None:
+            note(st, "skipped", "link_outside", readable_name(p.relative_to(root).as_posix()),
+                 "a link out of the package")
         if p.is_file() and real not in seen and _inside(real, root):
             seen.add(real)
             files.append(p.relative_to(root).as_posix())
@@ -338,28 +408,38 @@ def _inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
-def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None, st: dict, name: str = ""):
-    """Yield (relative path, [(entry number or None, text)]) per file, in order, in a process pool if slow."""
+def _parse_files(root: Path, files: list[str], fmt: str, text_field: str | None, st: dict, name: str = "",
+                 label=None):
+    """Yield (relative path, [(entry number or None, text)]) per file, in order, in a process pool if slow.
+    Skips and repairs are noted in st under label(relative path) (default: the relative path)."""
     if fmt == "fortune":  # strfile's binary .dat indexes lie next to the text files
         files = [f for f in files if not f.endswith(".dat")]
-    jobs = [(str(root / f), fmt, text_field) for f in files]
+    jobs = [(str(root / f), fmt, text_field, str(root)) for f in files]
     workers = min(len(os.sched_getaffinity(0)), 8)
     if fmt in PARALLEL_FORMATS and workers > 1 and len(jobs) >= 4 * workers:
         batches = [jobs[i:i + PARSE_BATCH] for i in range(0, len(jobs), PARSE_BATCH)]
         # closing(): stopping early (an error, max_docs) waits only for the batches in flight
         with contextlib.closing(ordered_map(_parse_batch, batches, workers)) as results:
-            yield from _tally(files, (res for _, batch in results for res in batch), st, name)
+            yield from _tally(files, (res for _, batch in results for res in batch), st, name, label)
     else:
-        yield from _tally(files, map(_parse_file, jobs), st, name)
+        yield from _tally(files, map(_parse_file, jobs), st, name, label)
 
 
-def _tally(files, results, st, name):
+def _tally(files, results, st, name, label=None):
     # A progress bar per source on a terminal (disable=None: none when stderr is not a TTY, e.g. in CI).
     bar = tqdm(zip(files, results), total=len(files), unit="file", desc=f"ingest {name}", disable=None, leave=False)
-    for rel, (entries, bad_utf8) in bar:
+    for rel, (entries, skip, notes) in bar:
         st["files"] += 1
-        st["bad_utf8"] += bad_utf8
-        st["skipped"] += not entries
+        where = label(rel) if label else rel
+        merged: dict[str, list[str]] = {}  # one count per file and reason
+        for reason, detail in notes:
+            if reason != skip:
+                merged.setdefault(reason, []).append(detail)
+        for reason, details in merged.items():
+            more = f" (+{len(details) - 3} more)" if len(details) > 3 else ""
+            note(st, "repaired", reason, readable_name(where), "; ".join(details[:3]) + more)
+        if skip or not entries:
+            note(st, "skipped", skip or "empty", readable_name(where), dict(notes).get(skip, ""))
         yield rel, entries
 
 
@@ -367,28 +447,37 @@ def _parse_batch(jobs: list[tuple[str, str, str | None]]) -> list:
     return [_parse_file(job) for job in jobs]
 
 
-def _parse_file(job: tuple[str, str, str | None]) -> tuple[list[tuple[int | None, str]], bool]:
-    """Parse one file into entries; also say whether it had invalid UTF-8. Runs in worker processes."""
-    path, fmt, text_field = job
+def _parse_file(job: tuple[str, str, str | None, str]) -> tuple[list[tuple[int | None, str]], str | None, list]:
+    """Parse one file into scrubbed entries; also return the skip reason (None: read) and the (reason, detail)
+    notes of its repairs and skip. Runs in worker processes."""
+    path, fmt, text_field, root = job
     raw = Path(path).read_bytes()
     if fmt == "roff":
-        return _render_roff(raw, path), False
-    try:
-        text, bad = raw.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, bad = raw.decode("utf-8", errors="replace"), True
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    if fmt == "auto":
-        fmt = AUTO_FORMAT[Path(path).suffix.lower()]
-    if fmt == "fortune":
-        return [(n, e) for n, e in enumerate(fortune_entries(text), 1)], bad
-    if fmt == "jsonl":
-        return _jsonl_entries(text, path, text_field), bad
-    if fmt == "html":
-        return [(None, html_to_text(text))], bad
-    if fmt == "yaml":
-        return [(None, yaml_prose(text, path))], bad
-    return [(None, text)], bad  # text, markdown
+        entries, skip, notes = _render_roff(raw, path, root)
+    else:
+        if fmt == "auto":
+            fmt = AUTO_FORMAT[Path(path).suffix.lower()]
+        dec = decode_bytes(raw, declared_encoding(raw) if fmt == "html" else None)
+        if dec.text is None:
+            return [], dec.skip, dec.notes
+        skip, notes = None, list(dec.notes)
+        text = dec.text.removeprefix("\ufeff").replace("\r\n", "\n")
+        if fmt == "fortune":
+            entries = [(n, e) for n, e in enumerate(fortune_entries(text), 1)]
+        elif fmt == "jsonl":
+            entries = _jsonl_entries(text, path, text_field)
+        elif fmt == "html":
+            entries = [(None, html_to_text(text))]
+        elif fmt == "yaml":
+            entries = [(None, yaml_prose(text, path))]
+        else:
+            entries = [(None, text)]  # text, markdown
+    out = []
+    for n, text in entries:
+        text, fixes = scrub(text)
+        notes += [(r, d if n is None else f"entry {n}: {d}") for r, d in fixes]
+        out.append((n, text))
+    return out, skip, notes
 
 
 def fortune_entries(text: str) -> list[str]:
@@ -409,22 +498,35 @@ def _jsonl_entries(text: str, path: str, field: str) -> list[tuple[int, str]]:
     return entries
 
 
-def _render_roff(raw: bytes, path: str) -> list[tuple[None, str]]:
-    """Render a man page (gzip or plain) to plain text; [] for a `.so` redirect or a failed render."""
+def _render_roff(raw: bytes, path: str, root: str) -> tuple[list[tuple[None, str]], str | None, list]:
+    """Render a man page (gzip or plain) to plain text: (entries, skip reason, notes). Skipped: not gzip,
+    binary/undecodable, a `.so` redirect, a failed render. Requests reaching outside `root` are removed first
+    (langcpt.roff)."""
     if path.endswith(".gz"):
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error):  # not gzip, or truncated: skipped (counted) like a failed render
-            return []
+        except (OSError, EOFError, zlib.error) as e:  # not gzip, or truncated
+            return [], "not_gzip", [("not_gzip", f"cannot decompress: {e}")]
+    dec = decode_bytes(raw)
+    if dec.text is None:
+        return [], dec.skip, dec.notes
     body = [l for l in raw.splitlines() if l.strip() and not re.match(rb"^[.']\s*\\\"|^\\\"", l)]
-    if not body or (len(body) == 1 and body[0].startswith(b".so ")):
-        return []
+    if not body:
+        return [], "empty", []
+    if len(body) == 1 and body[0].startswith(b".so "):
+        return [], "so_redirect", [("so_redirect", body[0].decode("utf-8", "replace").strip())]
+    text, notes = neutralise(dec.text, path, root)
+    notes = dec.notes + notes
+    cmd = GROFF
+    if text != dec.text or dec.notes or raw.startswith(codecs.BOM_UTF8):  # else the page's own bytes, as ever
+        raw, cmd = text.removeprefix("\ufeff").encode("utf-8"), GROFF + ["-Kutf-8"]
     try:
-        r = subprocess.run(GROFF, input=ROFF_PROLOGUE + raw, capture_output=True, timeout=120)
+        r = subprocess.run(cmd, input=ROFF_PROLOGUE + raw, capture_output=True, timeout=120, env=GROFF_ENV)
     except subprocess.TimeoutExpired:
-        return []
+        return [], "render_failed", notes + [("render_failed", "groff took more than 120 s")]
     if r.returncode != 0:
-        return []
+        err = r.stderr.decode("utf-8", "replace").strip().splitlines()
+        return [], "render_failed", notes + [("render_failed", f"groff exit {r.returncode}: {err[-1] if err else ''}")]
     text = re.sub(r".\x08|\x1b\[[0-9;]*m", "", r.stdout.decode("utf-8", errors="replace"))
     lines = [l.rstrip() for l in text.splitlines()]
     nonblank = [i for i, l in enumerate(lines) if l]
@@ -434,7 +536,7 @@ def _render_roff(raw: bytes, path: str) -> list[tuple[None, str]]:
         title = lines[nonblank[-1]].split()[-1]
         if lines[nonblank[0]].endswith(title):
             lines[nonblank[0]] = lines[nonblank[-1]] = ""
-    return [(None, re.sub(r"\n{3,}", "\n\n", "\n".join(_drop_sections(lines))).strip("\n"))]
+    return [(None, re.sub(r"\n{3,}", "\n\n", "\n".join(_drop_sections(lines))).strip("\n"))], None, notes
 
 
 # translator credits and colophons: the same boilerplate at the end of hundreds of pages

@@ -99,6 +99,7 @@ class Ingest(Section):
     cache_dir: Str() = "data/cache"
     target_sources: list  # each spec: langcpt.ingest.validate_sources (checked in validate_params)
     general_sources: list
+    report_max_files: Int(ge=0) = 20  # files named per source and skip/repair reason (reports/ingest.json, stderr)
 
 
 class Clean(Section):
@@ -119,6 +120,7 @@ class Clean(Section):
     language: Str(null=True) = "de"
     language_threshold: Float(ge=0, le=1) = 0.5
     language_prefix_chars: Int(ge=1) = 2000
+    language_paragraphs: Bool() = False
     mask_emails: Bool() = True
     mask_phones: Bool() = False
     phone_region: Str() = "DE"
