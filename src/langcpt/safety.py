@@ -157,3 +157,12 @@ def chat_replies(model, tokenizer, messages: list[str], system: str | None, max_
     finally:
         tokenizer.padding_side = side
     return replies
+
+
+def load_guard(params: dict) -> CrisisGuard:
+    """The crisis guard of a whole params dict (params.yaml) or of its `safety` section: what a chat server calls
+    once at start; then `shown, appended = guard.apply(user_message, reply)` for every reply."""
+    cfg = params.get("safety", params) if isinstance(params, dict) else None
+    if not isinstance(cfg, dict):
+        raise InputError("safety: expected a mapping (the `safety` section of params.yaml)")
+    return CrisisGuard.from_params(cfg)
