@@ -224,7 +224,7 @@ measures both sides on every crisis message of the data and on probe messages wr
     ("code", """\
 from langcpt.safety import CrisisGuard, has_number
 
-guard = CrisisGuard.from_params(P["safety"])
+guard = CrisisGuard.from_params(P["safety"], root=REPO)
 crisis = chats[-1]
 shown, appended = guard.apply(crisis["user"], crisis["SFT model"])
 lacking = [n for n in guard.referral_numbers if not has_number(crisis["SFT model"], n)]

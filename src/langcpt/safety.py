@@ -1,16 +1,17 @@
-"""Crisis guard: a reply to a message that speaks of suicide, self-harm or acute danger always carries the referral.
+"""Crisis guard: a reply to a crisis message always carries the referral that fits it (README "Crisis safety").
 
 A 135M SFT model does not reliably write the referral numbers it was trained on (the `safety` stage measures how
-often it does: reports/safety.json), so the chat paths this project ships do not rely on it. `CrisisGuard` checks
-the user's latest message against case-insensitive regular expressions (`safety.crisis_patterns`); when one matches
-and the reply lacks any of `safety.referral_numbers`, it appends `safety.referral`. A reply that already gives every
-number is left as it is. The registered GGUF pyfunc (langcpt.registry) and the walkthrough notebook's chats apply
-it; Ollama cannot post-process, so there the Modelfile's SYSTEM prompt is all there is (README "Crisis guard").
+often it does), so the chat paths this project ships do not rely on it. `CrisisGuard` flags the user's latest message
+in two layers: case-insensitive regular expressions (`safety.crisis_patterns`), then the learned detector of the
+`detector` stage (langcpt.crisis_detector, `safety.detector`), which also names the referral group (suicide,
+poisoning, violence, child). When the reply lacks that group's numbers, it appends `safety.referral` (suicide) or
+`safety.referrals.<group>.text`. Every phone number of a reply that no referral gives (an invented number) is
+replaced by `safety.removed_number`. The registered GGUF pyfunc (langcpt.registry), the walkthrough notebook's chats
+and a server (`load_guard(params)`, then `guard.apply(user_message, reply)`) apply it; Ollama cannot post-process.
 
-It is a keyword guard: it catches the phrasings its patterns name, in the languages they are written in, and
-nothing else. The `safety` stage reports its recall on every crisis message of the SFT data and on probe messages
-that are not in the data, and its false alarms on the other messages; its gates fail the run below
-`safety.min_detection_recall` or above `safety.max_false_positive_rate`.
+The `safety` stage reports its recall and false emergency referrals on the frozen test set (data/safety/test_de.jsonl)
+and gates on them: `safety.min_detection_recall`, `safety.max_false_positive_rate`. A demonstration, not a clinical
+tool.
 """
 from __future__ import annotations
 
@@ -108,14 +109,18 @@ class CrisisGuard:
         self.allowed |= {_digits(n) for ref in self.referrals.values() for n in ref.numbers}
 
     @classmethod
-    def from_params(cls, cfg: dict, detector: bool = True) -> "CrisisGuard":
+    def from_params(cls, cfg: dict, detector: bool = True, root=None) -> "CrisisGuard":
         """From the `safety` section of params.yaml (or `to_config`'s dict). `detector`: load the learned layer
-        named by `safety.detector.path` (an InputError naming the file when it is missing); False: patterns only."""
+        named by `safety.detector.path` (an InputError naming the file when it is missing; a relative path is
+        relative to `root`, default the working directory: the repository root of a stage); False: patterns only."""
         det, det_cfg = None, cfg.get("detector") or None
         if detector and det_cfg and det_cfg.get("enabled", True) and det_cfg.get("path"):
+            from pathlib import Path
+
             from .crisis_detector import CrisisDetector
 
-            det = CrisisDetector.load(det_cfg["path"])
+            path = Path(det_cfg["path"])
+            det = CrisisDetector.load(Path(root) / path if root is not None and not path.is_absolute() else path)
         return cls(list(cfg["crisis_patterns"]), cfg["referral"], list(cfg["referral_numbers"]),
                    referrals=dict(cfg.get("referrals") or {}), detector=det,
                    removed_number=cfg.get("removed_number", "[Nummer entfernt]"), detector_config=det_cfg)
@@ -298,10 +303,11 @@ def chat_replies(model, tokenizer, messages: list[str], system: str | None, max_
     return replies
 
 
-def load_guard(params: dict) -> CrisisGuard:
+def load_guard(params: dict, root=None) -> CrisisGuard:
     """The crisis guard of a whole params dict (params.yaml) or of its `safety` section: what a chat server calls
-    once at start; then `shown, appended = guard.apply(user_message, reply)` for every reply."""
+    once at start; then `shown, appended = guard.apply(user_message, reply)` for every reply. `root`: the
+    repository the detector path is relative to (default: the working directory)."""
     cfg = params.get("safety", params) if isinstance(params, dict) else None
     if not isinstance(cfg, dict):
         raise InputError("safety: expected a mapping (the `safety` section of params.yaml)")
-    return CrisisGuard.from_params(cfg)
+    return CrisisGuard.from_params(cfg, root=root)

@@ -1585,7 +1585,8 @@ def _crisis(rng: random.Random, kind: str, n_turns: int) -> list[tuple[str, str]
         users, firsts, middles, lasts = CRISIS_GROUPS[kind]
         return [(rng.choice(users), _join(rng.choice(firsts), rng.choice(middles), rng.choice(lasts)))]
     elif kind == "danger":
-        reply = _join(rng.choice(CARE_DANGER), rng.choice(EMERGENCY_DANGER), rng.choice(TALK))
+        reply = _join(rng.choice(CARE_DANGER), rng.choice(EMERGENCY_DANGER), rng.choice(TALK),
+                      "Bitte bleib damit nicht allein: Ruf jemanden an, der jetzt zu dir kommen kann.")
         return [(rng.choice(CRISIS_DANGER), reply)]
     else:
         user, gender = rng.choice(CRISIS_OTHER)
