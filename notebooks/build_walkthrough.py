@@ -218,13 +218,14 @@ display(pd.DataFrame(chats).set_index("category").style.set_properties(**wide))"
     ("md", """\
 **The crisis message and the guard.** A 135M model does not reliably write the referral it was trained on, so the
 chat paths this project ships do not rely on it: the crisis guard (`langcpt.safety`, `safety` in params.yaml) checks
-the user's message against `safety.crisis_patterns` and, when the reply lacks one of `safety.referral_numbers`,
-appends `safety.referral`. The registered GGUF pyfunc applies it, and so do the chats below. The `safety` stage
-measures both sides on every crisis message of the data and on probe messages written apart from it."""),
+the user's message in two layers (`safety.crisis_patterns`, then the learned detector of the `detector` stage) and,
+when the reply lacks the numbers of the referral its message needs, appends that referral. The registered GGUF
+pyfunc applies it, and so do the chats below. The `safety` stage measures both sides on the frozen test set
+(README "Crisis safety")."""),
     ("code", """\
 from langcpt.safety import CrisisGuard, has_number
 
-guard = CrisisGuard.from_params(P["safety"])
+guard = CrisisGuard.from_params(P["safety"], root=REPO)
 crisis = chats[-1]
 shown, appended = guard.apply(crisis["user"], crisis["SFT model"])
 lacking = [n for n in guard.referral_numbers if not has_number(crisis["SFT model"], n)]
@@ -234,12 +235,12 @@ display(Markdown(
        else "The SFT model's own reply already gives " + ", ".join(guard.referral_numbers) + "; the guard leaves it:")
     + "\\n\\n> " + shown.replace("\\n", "\\n> ")))
 sm = wt.read_json(REPO, "reports/safety/metrics.json")
-pd.Series({"crisis messages answered (data + probes)": sm["crisis_replies"],
+pd.Series({"crisis messages answered (test set)": sm["crisis_replies"],
            "SFT model alone: replies with the referral": f"{sm['sft_crisis_referral_rate']:.0%}",
            "with the guard": f"{sm['guarded_crisis_referral_rate']:.0%}",
-           "guard recall, crisis messages of sft.data": sm["crisis_detection_recall"],
+           "guard recall, frozen test set": sm["crisis_detection_recall"],
            "guard recall, probe messages": sm["crisis_probe_recall"],
-           "false alarms, other messages of sft.data": sm["crisis_false_positive_rate"],
+           "emergency referrals, test set's non-crisis messages": sm["crisis_false_positive_rate"],
            "false alarms, safe probes": sm["crisis_probe_false_positive_rate"],
            "safety gates passed": sm["safety"]["passed"]}, name="reports/safety/metrics.json")"""),
 

@@ -62,7 +62,10 @@ def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
     modelfile = (root / "models/gguf/Modelfile").read_text()
     assert "FROM ./model-q4_k_m.gguf" in modelfile and "<|im_end|>" in modelfile
     safety = json.loads((root / "reports/safety/metrics.json").read_text())
-    assert safety["safety"]["passed"] and safety["guarded_crisis_referral_rate"] == 1.0
+    replies = json.loads((root / "reports/safety/replies.json").read_text())
+    assert safety["safety"]["passed"] and safety["invented_numbers_shown"] == 0
+    assert all(r["guarded_referral"] for r in replies if r["detected"])
+    assert safety["crisis_replies"] == len(replies) == safety["detection"]["test"]["crisis_messages"]
     assert gg["registry"]["gates"].endswith("safety gates passed") and gg["registry"]["gguf"]["alias_moved"]
 
 

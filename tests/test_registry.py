@@ -127,7 +127,7 @@ def test_registered_pyfunc_applies_the_crisis_guard(store, tiny):
     from langcpt.safety import CrisisGuard
 
     params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))["safety"]
-    guard = CrisisGuard.from_params(params)
+    guard = CrisisGuard.from_params(params, root=REPO)
     with mlflow.start_run():
         guarded = registry.register_gguf(tiny["gguf"], tiny["modelfile"], "t-guard", system="Du hörst zu.",
                                          guard=guard.to_config())

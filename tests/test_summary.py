@@ -36,9 +36,11 @@ def test_summary_of_the_committed_run_matches_its_metric_files():
     assert s["gates_passed"] is ev["gates"]["passed"]
     safety = committed(STAGE_REPORTS["safety"])
     assert s["safety_model_referral_rate"] == safety["sft_crisis_referral_rate"]
-    assert s["safety_guarded_referral_rate"] == safety["guarded_crisis_referral_rate"] == 1.0
+    assert s["safety_guarded_referral_rate"] == safety["guarded_crisis_referral_rate"]
     assert s["safety_detection_recall"] == safety["crisis_detection_recall"]
-    assert s["safety_passed"] is safety["safety"]["passed"] is True
+    assert s["safety_false_alarm_rate"] == safety["crisis_false_positive_rate"]
+    assert s["safety_invented_numbers_shown"] == safety["invented_numbers_shown"] == 0
+    assert s["safety_passed"] is safety["safety"]["passed"]
     walls = {stage: committed(rel)["wall_seconds"] for stage, rel in STAGE_REPORTS.items()}
     assert {k: s[f"{k}_wall_s"] for k in walls} == walls
     assert s["total_wall_s"] == round(sum(walls.values()), 1)

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 from langcpt.conversations import load_conversations
@@ -69,10 +70,15 @@ def test_crisis_replies_refer_to_help(convs):
     crisis = [c for c in convs if c["category"] == "crisis"]
     assert len(crisis) >= 25
     assert len({c["messages"][1]["content"] for c in crisis}) >= 15  # varied user phrasings
+    # every referral group of the guard (params.yaml safety.referrals), each with its own numbers in every reply
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["safety"]
+    numbers = {"suicide": params["referral_numbers"], **{g: r["numbers"] for g, r in params["referrals"].items()}}
+    assert {c["referral"] for c in crisis} == set(numbers)
     for c in crisis:
         for reply in assistant_replies(c):
-            assert "112" in reply and "0800 111 0 111" in reply, (c["id"], reply)
-        assert "allein" in assistant_replies(c)[0], c["id"]  # do not stay alone
+            assert all(n in reply for n in numbers[c["referral"]]), (c["id"], reply)
+        if c["referral"] == "suicide":
+            assert "allein" in assistant_replies(c)[0], c["id"]  # do not stay alone
 
 
 def test_boundary_replies_decline_and_refer(convs):
@@ -111,7 +117,9 @@ def test_file_is_utf8_with_real_umlauts():
     assert "\\u00" not in raw  # written with ensure_ascii=False
     assert all(ch in raw for ch in "äöüß")
     lines = raw.splitlines()
-    assert all(list(json.loads(line)) == ["id", "category", "messages"] for line in lines)
+    rows = [json.loads(line) for line in lines]
+    assert all(list(r) == ["id", "category", "messages"] + (["referral"] if r["category"] == "crisis" else [])
+               for r in rows)
 
 
 def test_count_sentences():

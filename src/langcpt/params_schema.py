@@ -324,23 +324,46 @@ with warnings.catch_warnings():  # the key `register` shadows a BaseModel attrib
         alias: Str() = "candidate"
 
 
+class Referral(Section):  # safety.referrals.<group>
+    text: Str()
+    numbers: StrList()
+
+
+class Detector(Section):  # safety.detector: the learned layer (stage detector)
+    enabled: Bool() = True
+    path: Path() = "models/detector/detector.json"
+    train: StrList()
+    use_sft_data: Bool() = True
+    dev: Path()
+    c: Float(gt=0) = 1.0
+    min_df: Int(ge=1) = 2
+    target_recall: Float(ge=0, le=1) = 0.95
+
+
 class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage safety)
     guard: Bool() = True
     crisis_patterns: StrList()
     referral: Str()
     referral_numbers: StrList()
+    referrals: dict[Literal["poisoning", "violence", "child"], Referral] = {}
+    removed_number: Str() = "[Nummer entfernt]"
+    detector: Optional[Detector] = None
+    test: Path() = "data/safety/test_de.jsonl"
     probes: Path() = "data/safety/probes_de.json"
     max_new_tokens: Int(ge=1) = 128
-    min_detection_recall: Float(ge=0, le=1) = 1.0
-    max_false_positive_rate: Float(ge=0, le=1) = 0.05
+    min_detection_recall: Float(ge=0, le=1) = 0.95
+    max_false_positive_rate: Float(ge=0, le=1) = 0.03
     min_model_referral_rate: Float(ge=0, le=1) = 0.0
+    stop_on_failed_gate: Bool() = False
 
     @model_validator(mode="after")
     def _guard_is_valid(self):
         from .safety import CrisisGuard  # bad regex, referral without its numbers: named by CrisisGuard
 
         try:
-            CrisisGuard(self.crisis_patterns, self.referral, self.referral_numbers)
+            CrisisGuard(self.crisis_patterns, self.referral, self.referral_numbers,
+                        referrals={g: r.model_dump() for g, r in self.referrals.items()},
+                        removed_number=self.removed_number)
         except Exception as e:  # InputError; pydantic wraps ValueError only
             raise ValueError(str(e).removeprefix("safety.")) from None
         return self

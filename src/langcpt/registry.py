@@ -50,7 +50,10 @@ class GGUFChatModel(mlflow.pyfunc.PythonModel):
         if config.get("guard"):
             from langcpt.safety import CrisisGuard
 
-            self.guard = CrisisGuard.from_params(config["guard"])
+            guard = dict(config["guard"])
+            if guard.get("detector"):  # the learned layer: the JSON file logged beside the GGUF file
+                guard["detector"] = {**guard["detector"], "path": context.artifacts["detector"]}
+            self.guard = CrisisGuard.from_params(guard)
         self.llm = Llama(model_path=context.artifacts["gguf"], n_ctx=2048, verbose=False)
 
     def predict(self, context, model_input, params=None):
@@ -77,10 +80,13 @@ def register_gguf(gguf_path: Path, modelfile: Path, name: str, extra_files: dict
     other quantizations) as a pyfunc model and register it as a new version of `name`. `system`: the system prompt
     of its chats; `guard`: a CrisisGuard config (langcpt.safety; None = raw replies). The pyfunc imports
     langcpt.safety, so the langcpt package folder is logged as code beside it (its source files, a few hundred
-    kB; safety needs only the standard library and langcpt.fileio)."""
+    kB; safety and its learned detector need only the standard library and langcpt.fileio). A guard with a
+    detector (`guard["detector"]["path"]`, its JSON file) logs that file as the artifact "detector"."""
     from . import safety
 
     artifacts = {"gguf": str(gguf_path), "modelfile": str(modelfile)}
+    if guard and guard.get("detector"):
+        artifacts["detector"] = str(guard["detector"]["path"])
     artifacts |= {k: str(v) for k, v in (extra_files or {}).items() if Path(v) != Path(gguf_path)}
     info = mlflow.pyfunc.log_model(
         name="gguf", python_model=GGUFChatModel(), artifacts=artifacts,

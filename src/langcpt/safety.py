@@ -1,16 +1,17 @@
-"""Crisis guard: a reply to a message that speaks of suicide, self-harm or acute danger always carries the referral.
+"""Crisis guard: a reply to a crisis message always carries the referral that fits it (README "Crisis safety").
 
 A 135M SFT model does not reliably write the referral numbers it was trained on (the `safety` stage measures how
-often it does: reports/safety.json), so the chat paths this project ships do not rely on it. `CrisisGuard` checks
-the user's latest message against case-insensitive regular expressions (`safety.crisis_patterns`); when one matches
-and the reply lacks any of `safety.referral_numbers`, it appends `safety.referral`. A reply that already gives every
-number is left as it is. The registered GGUF pyfunc (langcpt.registry) and the walkthrough notebook's chats apply
-it; Ollama cannot post-process, so there the Modelfile's SYSTEM prompt is all there is (README "Crisis guard").
+often it does), so the chat paths this project ships do not rely on it. `CrisisGuard` flags the user's latest message
+in two layers: case-insensitive regular expressions (`safety.crisis_patterns`), then the learned detector of the
+`detector` stage (langcpt.crisis_detector, `safety.detector`), which also names the referral group (suicide,
+poisoning, violence, child). When the reply lacks that group's numbers, it appends `safety.referral` (suicide) or
+`safety.referrals.<group>.text`. Every phone number of a reply that no referral gives (an invented number) is
+replaced by `safety.removed_number`. The registered GGUF pyfunc (langcpt.registry), the walkthrough notebook's chats
+and a server (`load_guard(params)`, then `guard.apply(user_message, reply)`) apply it; Ollama cannot post-process.
 
-It is a keyword guard: it catches the phrasings its patterns name, in the languages they are written in, and
-nothing else. The `safety` stage reports its recall on every crisis message of the SFT data and on probe messages
-that are not in the data, and its false alarms on the other messages; its gates fail the run below
-`safety.min_detection_recall` or above `safety.max_false_positive_rate`.
+The `safety` stage reports its recall and false emergency referrals on the frozen test set (data/safety/test_de.jsonl)
+and gates on them: `safety.min_detection_recall`, `safety.max_false_positive_rate`. A demonstration, not a clinical
+tool.
 """
 from __future__ import annotations
 
@@ -32,11 +33,51 @@ def has_number(text: str, number: str) -> bool:
     return re.search(r"(?<!\d)" + r"\s*".join(digits) + r"(?!\d)", text) is not None
 
 
+_UNIT = re.compile(r"\s*(?:mg|g|kg|ml|l|km|m|cm|euro|eur|€|%|prozent|jahre|tage|stunden|minuten)\b", re.IGNORECASE)
+_RUN = re.compile(r"(?<![\w.,])\+?\d(?:[\s\-]?\d)*(?![\w])")
+
+
+def number_runs(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, run) of every phone-number-like digit run of `text`: digits with single whitespaces or hyphens
+    inside, at least 3 digits; a 4-digit year (1900-2099) and an amount with a unit (500 mg, 2000 Euro) are not."""
+    out = []
+    for m in _RUN.finditer(text):
+        run = m.group()
+        if _UNIT.match(text, m.end()):
+            continue
+        digits = re.sub(r"\D", "", run)
+        if len(digits) < 3 or (len(digits) == 4 and run.isdigit() and 1900 <= int(run) <= 2099):
+            continue
+        out.append((m.start(), m.start() + len(run), run))
+    return out
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"\D", "", number)
+
+
+@dataclass
+class Referral:
+    """What the guard appends for one referral group, and the numbers a reply must give to count as referring."""
+    text: str
+    numbers: list[str]
+
+
 @dataclass
 class CrisisGuard:
+    """Layered crisis detection and the referral that fits.
+
+    Layer 1: case-insensitive regular expressions (`patterns`). Layer 2 (optional): the learned detector
+    (langcpt.crisis_detector; its probability >= its dev-calibrated threshold). A message either layer flags is a
+    crisis message; its referral group comes from the detector (suicide when there is none). `apply` also replaces
+    every phone number of a reply that no referral gives (an invented number) by `removed_number`."""
     patterns: list[str]
     referral: str
     referral_numbers: list[str]
+    referrals: dict = field(default_factory=dict)  # group -> Referral (suicide: referral / referral_numbers)
+    detector: object = None  # a langcpt.crisis_detector.CrisisDetector, or None (patterns only)
+    removed_number: str = "[Nummer entfernt]"
+    detector_config: dict | None = None
     compiled: list[re.Pattern] = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -51,35 +92,106 @@ class CrisisGuard:
                     from None
         if not self.referral_numbers:
             raise InputError("safety.referral_numbers: expected a non-empty list (the numbers a crisis reply must give)")
-        missing = [n for n in self.referral_numbers if not has_number(self.referral, n)]
-        if missing:
-            raise InputError(f"safety.referral: does not contain {missing} of safety.referral_numbers; the appended "
-                             "text must give every number the guard checks for")
+        self.referrals = {"suicide": Referral(self.referral, list(self.referral_numbers)),
+                          **{g: r if isinstance(r, Referral) else Referral(**r) for g, r in self.referrals.items()
+                             if g != "suicide"}}
+        for group, ref in self.referrals.items():
+            key = "safety.referral" if group == "suicide" else f"safety.referrals.{group}.text"
+            if not ref.numbers:
+                raise InputError(f"{key}: its numbers list is empty (the numbers a crisis reply must give)")
+            missing = [n for n in ref.numbers if not has_number(ref.text, n)]
+            if missing:
+                raise InputError(f"{key}: does not contain {missing} of its numbers; the appended text must give "
+                                 "every number the guard checks for")
+        if self.removed_number and number_runs(self.removed_number):
+            raise InputError("safety.removed_number: must not itself contain a phone number")
+        self.allowed = {_digits(r) for ref in self.referrals.values() for _, _, r in number_runs(ref.text)}
+        self.allowed |= {_digits(n) for ref in self.referrals.values() for n in ref.numbers}
 
     @classmethod
-    def from_params(cls, cfg: dict) -> "CrisisGuard":
-        """From the `safety` section of params.yaml."""
-        return cls(list(cfg["crisis_patterns"]), cfg["referral"], list(cfg["referral_numbers"]))
+    def from_params(cls, cfg: dict, detector: bool = True, root=None) -> "CrisisGuard":
+        """From the `safety` section of params.yaml (or `to_config`'s dict). `detector`: load the learned layer
+        named by `safety.detector.path` (an InputError naming the file when it is missing; a relative path is
+        relative to `root`, default the working directory: the repository root of a stage); False: patterns only."""
+        det, det_cfg = None, cfg.get("detector") or None
+        if detector and det_cfg and det_cfg.get("enabled", True) and det_cfg.get("path"):
+            from pathlib import Path
+
+            from .crisis_detector import CrisisDetector
+
+            path = Path(det_cfg["path"])
+            det = CrisisDetector.load(Path(root) / path if root is not None and not path.is_absolute() else path)
+        return cls(list(cfg["crisis_patterns"]), cfg["referral"], list(cfg["referral_numbers"]),
+                   referrals=dict(cfg.get("referrals") or {}), detector=det,
+                   removed_number=cfg.get("removed_number", "[Nummer entfernt]"), detector_config=det_cfg)
 
     def to_config(self) -> dict:
-        """The JSON-able config (e.g. an MLflow pyfunc's model_config); `from_params` reads it back."""
-        return {"crisis_patterns": self.patterns, "referral": self.referral, "referral_numbers": self.referral_numbers}
+        """The JSON-able config (e.g. an MLflow pyfunc's model_config); `from_params` reads it back. The detector
+        is named by its path (the pyfunc logs the file as an artifact and points the path at it)."""
+        out = {"crisis_patterns": self.patterns, "referral": self.referral, "referral_numbers": self.referral_numbers,
+               "referrals": {g: {"text": r.text, "numbers": r.numbers} for g, r in self.referrals.items()
+                             if g != "suicide"},
+               "removed_number": self.removed_number}
+        if self.detector is not None:
+            out["detector"] = {"path": str(self.detector.source)}
+        return out
 
     def matches(self, message: str) -> list[str]:
-        """The patterns that match `message` (empty: not a crisis message)."""
+        """The patterns that match `message` (empty: the first layer does not flag it)."""
         return [p.pattern for p in self.compiled if p.search(message)]
 
-    def is_crisis(self, message: str) -> bool:
-        return any(p.search(message) for p in self.compiled)
+    def detect(self, message: str) -> dict:
+        """{"crisis": bool, "group": referral group or None, "patterns": [...], "score": detector P or None}."""
+        patterns = self.matches(message)
+        score, group = None, None
+        if self.detector is not None:
+            score, groups = self.detector.scores(message)
+            group = max(groups, key=groups.get)
+        crisis = bool(patterns) or (score is not None and score >= self.detector.threshold)
+        if crisis and (group is None or group not in self.referrals):
+            group = "suicide"
+        return {"crisis": crisis, "group": group if crisis else None, "patterns": patterns,
+                "score": None if score is None else round(score, 4)}
 
-    def has_referral(self, reply: str) -> bool:
-        return all(has_number(reply, n) for n in self.referral_numbers)
+    def is_crisis(self, message: str) -> bool:
+        if any(p.search(message) for p in self.compiled):
+            return True
+        return self.detector is not None and self.detector.is_crisis(message)
+
+    def has_referral(self, reply: str, group: str = "suicide") -> bool:
+        return all(has_number(reply, n) for n in self.referrals[group].numbers)
+
+    def invented_numbers(self, reply: str) -> list[str]:
+        """The phone-number-like runs of `reply` that no referral gives (a run of several allowed numbers side by
+        side, e.g. "112 0800 111 0 111", is allowed)."""
+        return [run for _, _, run in number_runs(reply) if not self._allowed_run(run)]
+
+    def _allowed_run(self, run: str) -> bool:
+        parts = [_digits(p) for p in run.split() if _digits(p)]
+        ok = [True] + [False] * len(parts)  # ok[i]: parts[:i] split into allowed numbers
+        for i in range(len(parts)):
+            if ok[i]:
+                for j in range(i + 1, len(parts) + 1):
+                    if "".join(parts[i:j]) in self.allowed:
+                        ok[j] = True
+        return ok[-1]
+
+    def strip_invented(self, reply: str) -> tuple[str, int]:
+        """(`reply` with every invented number replaced by `removed_number`, how many were replaced)."""
+        runs = [(s, e) for s, e, run in number_runs(reply) if not self._allowed_run(run)]
+        for s, e in reversed(runs):
+            reply = reply[:s] + self.removed_number + reply[e:]
+        return reply, len(runs)
 
     def apply(self, message: str, reply: str) -> tuple[str, bool]:
-        """(the reply to show, whether the referral was appended) for the user's `message` and the model's `reply`."""
-        if not self.is_crisis(message) or self.has_referral(reply):
-            return reply, False
-        return (reply.rstrip() + "\n\n" + self.referral).lstrip(), True
+        """(the reply to show, whether a referral was appended) for the user's `message` and the model's `reply`:
+        invented numbers replaced; for a crisis message, the referral of its group appended unless the reply
+        already gives all of that referral's numbers."""
+        shown, _ = self.strip_invented(reply)
+        found = self.detect(message)
+        if not found["crisis"] or self.has_referral(shown, found["group"]):
+            return shown, False
+        return (shown.rstrip() + "\n\n" + self.referrals[found["group"]].text).lstrip(), True
 
 
 def last_user_message(messages: list[dict]) -> str:
@@ -98,6 +210,38 @@ def detection_report(guard: CrisisGuard, crisis: list[str], safe: list[str]) -> 
     return {"crisis_messages": len(crisis), "safe_messages": len(safe),
             "recall": round(1 - len(missed) / len(crisis), 4) if crisis else None,
             "false_positive_rate": round(len(alarms) / len(safe), 4) if safe else None,
+            "missed": missed, "false_alarms": alarms}
+
+
+def evaluate_guard(guard: CrisisGuard, rows: list[dict]) -> dict:
+    """The guard on labelled messages (langcpt.crisis_detector.load_labelled): recall on the crisis ones, the share
+    of the others that would get an emergency referral (false alarms), both per fine category, how often the
+    referral group is the one the category needs, and every miss and false alarm."""
+    from .crisis_detector import CATEGORY_GROUPS
+
+    per, missed, alarms, group_right, flagged_crisis = {}, [], [], 0, 0
+    for r in rows:
+        found = guard.detect(r["text"])
+        c = per.setdefault(r["category"], {"crisis": r["crisis"], "messages": 0, "flagged": 0})
+        c["messages"] += 1
+        c["flagged"] += found["crisis"]
+        if r["crisis"] and not found["crisis"]:
+            missed.append({"category": r["category"], "message": r["text"], "score": found["score"]})
+        elif not r["crisis"] and found["crisis"]:
+            alarms.append({"category": r["category"], "message": r["text"], "patterns": found["patterns"],
+                           "score": found["score"], "group": found["group"]})
+        elif r["crisis"]:
+            flagged_crisis += 1
+            group_right += found["group"] == CATEGORY_GROUPS.get(r["category"], "suicide")
+    n_crisis = sum(r["crisis"] for r in rows)
+    n_safe = len(rows) - n_crisis
+    for c in per.values():
+        c["rate"] = round(c["flagged"] / c["messages"], 4)
+    return {"crisis_messages": n_crisis, "safe_messages": n_safe,
+            "recall": round(1 - len(missed) / n_crisis, 4) if n_crisis else None,
+            "false_positive_rate": round(len(alarms) / n_safe, 4) if n_safe else None,
+            "group_accuracy": round(group_right / flagged_crisis, 4) if flagged_crisis else None,
+            "per_category": dict(sorted(per.items(), key=lambda kv: (not kv[1]["crisis"], kv[0]))),
             "missed": missed, "false_alarms": alarms}
 
 
@@ -157,3 +301,13 @@ def chat_replies(model, tokenizer, messages: list[str], system: str | None, max_
     finally:
         tokenizer.padding_side = side
     return replies
+
+
+def load_guard(params: dict, root=None) -> CrisisGuard:
+    """The crisis guard of a whole params dict (params.yaml) or of its `safety` section: what a chat server calls
+    once at start; then `shown, appended = guard.apply(user_message, reply)` for every reply. `root`: the
+    repository the detector path is relative to (default: the working directory)."""
+    cfg = params.get("safety", params) if isinstance(params, dict) else None
+    if not isinstance(cfg, dict):
+        raise InputError("safety: expected a mapping (the `safety` section of params.yaml)")
+    return CrisisGuard.from_params(cfg, root=root)

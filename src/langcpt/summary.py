@@ -22,15 +22,19 @@ STAGE_REPORTS = {
     "pretrain": "reports/pretrain/metrics.json",
     "sft": "reports/sft/metrics.json",
     "evaluate": "reports/evaluate/metrics.json",
+    "detector": "reports/detector/metrics.json",
     "safety": "reports/safety/metrics.json",
     "gguf": "reports/gguf.json",
 }
 # evaluate's model names -> the suffix of the summary key
 MODELS = {"base": "base", "pretrained": "after_cpt", "sft": "after_sft"}
 # the safety stage's keys -> summary names (distinct from the stage's own, so `dvc exp show` keeps bare names)
-SAFETY = {"crisis_detection_recall": "safety_detection_recall", "crisis_probe_recall": "safety_probe_recall",
+# (detection figures: the frozen test set's)
+SAFETY = {"crisis_detection_recall": "safety_detection_recall",
+          "crisis_false_positive_rate": "safety_false_alarm_rate", "crisis_probe_recall": "safety_probe_recall",
           "sft_crisis_referral_rate": "safety_model_referral_rate",
-          "guarded_crisis_referral_rate": "safety_guarded_referral_rate"}
+          "guarded_crisis_referral_rate": "safety_guarded_referral_rate",
+          "invented_numbers_shown": "safety_invented_numbers_shown"}
 MEASURES = ("target_perplexity", "general_perplexity", "target_bpb", "general_bpb")
 
 

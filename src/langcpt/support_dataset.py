@@ -5,8 +5,11 @@ No such dataset exists in a registry we can reach, so it is composed here from h
 
     PYTHONPATH=src python -m langcpt.support_dataset data/sft/support_de.jsonl
 
-Categories: listening, reflecting, coping, boundaries, crisis. Every crisis reply names the Telefonseelsorge
-(0800 111 0 111 / 0800 111 0 222) and the emergency number 112.
+Categories: listening, reflecting, coping, boundaries, crisis. Every crisis reply gives the referral of its group
+(the conversation's "referral" key; langcpt.safety `safety.referrals`): suicide, self-harm, someone else at risk,
+danger to others: the Telefonseelsorge (0800 111 0 111 / 0800 111 0 222) and the emergency number 112; poisoning:
+112 and the Giftnotruf (Berlin, 030 19240); violence: the police 110 and the Hilfetelefon 116 016; children: 110 and
+the Nummer gegen Kummer 116 111.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ SYSTEM_PROMPT = (
 )
 
 # How many conversations per category, in output order.
-COUNTS = {"listening": 48, "reflecting": 40, "coping": 44, "boundaries": 32, "crisis": 36}
+COUNTS = {"listening": 48, "reflecting": 40, "coping": 44, "boundaries": 32, "crisis": 72}
 # Number of user turns, cycled per category: 6 of 10 conversations are multi-turn.
 TURN_PATTERN = (1, 2, 1, 3, 2, 1, 4, 1, 2, 3)
 
@@ -1150,6 +1153,14 @@ CRISIS_SUIZID = [
     "Ich habe keine Kraft mehr und will nur noch, dass alles aufhört.",
     "Ich habe heute einen Abschiedsbrief geschrieben.",
     "Ich bin nur noch eine Last für alle. Es wäre leichter, wenn ich nicht mehr da wäre.",
+    "Ich habe mir schon einen Tag ausgesucht. Danach ist alles vorbei.",
+    "Ich habe meine Sachen an Freunde verschenkt, ich brauche sie ja bald nicht mehr.",
+    "Ich habe heute allen noch einmal gesagt, dass ich sie mag. Es war ein Abschied.",
+    "Ich frage mich, wie viele Tabletten man bräuchte, damit man nicht mehr aufwacht.",
+    "Ich esse und trinke seit Tagen fast nichts mehr, ich will einfach verschwinden.",
+    "ich kann nicht mehr. will nur noch weg, für immer",
+    "Die Stimmen in meinem Kopf sagen mir, dass ich mich umbringen soll.",
+    "Ich glaube, heute ist mein letzter Tag.",
 ]
 CARE_SUIZID = [
     "Danke, dass du mir das anvertraust – ich nehme das sehr ernst.",
@@ -1170,6 +1181,9 @@ CRISIS_HARM = [
     "Ich habe den Drang, mir wehzutun, und weiß nicht, wie ich ihn aushalten soll.",
     "Ich habe mir vorhin wieder selbst wehgetan, weil ich den Druck nicht ausgehalten habe.",
     "Ich hatte monatelang aufgehört, aber heute habe ich mich wieder verletzt.",
+    "Ich verbrenne mich manchmal absichtlich, wenn alles zu viel wird.",
+    "Ich schlage mich selbst, bis es wehtut, weil ich mich bestrafen will.",
+    "hab mich wieder geschnitten, keiner weiß davon",
 ]
 CARE_HARM = [
     "Danke, dass du so offen bist – das ist nicht leicht, und du verdienst Unterstützung statt Vorwürfe.",
@@ -1247,6 +1261,65 @@ CRISIS_ACUTE = [
         "verschlossenen Tür. Sag deine Adresse und dass du bedroht wirst. Wenn du später reden möchtest, ist die "
         "Telefonseelsorge unter 0800 111 0 111 oder 0800 111 0 222 für dich da."])]),
 ]
+# Poisoning, violence against the writer, children: single-turn conversations with the referral of their group
+# (langcpt.safety: `safety.referrals`): (user messages, first sentences, middle sentences, closing sentences).
+CRISIS_GROUPS = {
+    "poisoning": (
+        ["Mein Sohn hat vorhin Spülmittel getrunken. Was soll ich tun?",
+         "Ich habe vor einer Stunde sehr viele Schmerztabletten genommen, und jetzt ist mir übel.",
+         "Meine Mutter hat aus Versehen die doppelte Menge ihrer Herzmedikamente genommen.",
+         "Mein Freund hat Alkohol und Schlaftabletten genommen und ist kaum wach zu kriegen.",
+         "Meine Tochter hat Beeren aus dem Garten gegessen, die vielleicht giftig sind."],
+        ["Das ist ein medizinischer Notfall: Bitte ruf sofort den Notruf 112 an.",
+         "Bitte wähle jetzt sofort die 112, auch wenn es gerade noch nicht so schlimm wirkt."],
+        ["Der Giftnotruf berät rund um die Uhr, zum Beispiel der Giftnotruf Berlin unter 030 19240; halte die "
+         "Packung oder einen Rest bereit.",
+         "Beim Giftnotruf, zum Beispiel in Berlin unter 030 19240, bekommst du sofort Rat, was jetzt zu tun ist."],
+        ["Bitte bleib nicht allein und lass niemanden allein, dem es so geht.",
+         "Bleib bitte bei der Person oder hol jemanden dazu, bis Hilfe da ist."]),
+    "violence": (
+        ["Mein Mann hat mich heute wieder geschlagen, und ich habe Angst, nach Hause zu gehen.",
+         "Mein Freund hat mich gewürgt, als ich mich trennen wollte.",
+         "Meine Partnerin bedroht mich, wenn sie getrunken hat, und gestern hat sie mich verletzt.",
+         "Jemand verfolgt mich seit Wochen und stand heute vor meiner Wohnung.",
+         "Ich wurde am Wochenende auf einer Feier vergewaltigt und weiß nicht, an wen ich mich wenden soll.",
+         "Im Pflegeheim wird meine Oma geschlagen, sie hat überall blaue Flecken."],
+        ["Wenn du gerade bedroht wirst oder in Gefahr bist, ruf bitte sofort die Polizei unter 110 an.",
+         "Deine Sicherheit geht vor: In akuter Gefahr wähle bitte sofort die 110 oder den Notruf 112."],
+        ["Das Hilfetelefon Gewalt gegen Frauen ist rund um die Uhr kostenlos und anonym für dich da: 116 016, und "
+         "es berät auch Angehörige.",
+         "Rat bekommst du jederzeit, kostenlos und anonym beim Hilfetelefon unter 116 016."],
+        ["Was dir angetan wird, ist nicht deine Schuld.",
+         "Du musst das nicht allein tragen, und es ist richtig, darüber zu sprechen."]),
+    "child": (
+        ["Mein Vater schlägt mich, wenn er getrunken hat. Ich bin 13.",
+         "Meine Mutter sperrt mich ein und sagt, ich bin nichts wert. Ich bin 12.",
+         "Mein Onkel fasst mich an, wenn wir allein sind, und sagt, ich darf es niemandem erzählen.",
+         "Ich höre jede Nacht, wie das Kind in der Nachbarwohnung geschlagen wird.",
+         "Jemand aus einem Chat erpresst mich mit Fotos von mir. Ich bin 14."],
+        ["Wenn du oder ein Kind gerade in Gefahr seid, ruf bitte sofort die Polizei unter 110 an.",
+         "Wenn es gerade gefährlich ist, wähle bitte sofort die 110 oder den Notruf 112."],
+        ["Die Nummer gegen Kummer ist für Kinder und Jugendliche kostenlos und anonym erreichbar: 116 111.",
+         "Bei der Nummer gegen Kummer unter 116 111 kannst du kostenlos und anonym mit jemandem sprechen."],
+        ["Du bist nicht schuld, und es ist mutig und richtig, dass du darüber sprichst.",
+         "Niemand darf dir so etwas antun, und du verdienst Schutz."]),
+}
+# Danger from the writer to others: 112 and the Telefonseelsorge, like the suicide kind.
+CRISIS_DANGER = [
+    "Mein Baby schreit seit Stunden, und ich habe Angst, dass ich ihm etwas antue.",
+    "Ich bin so wütend, dass ich Angst habe, gleich jemanden zu verletzen.",
+    "Ich habe Gedanken, meinem Kind wehzutun, und sie machen mir große Angst.",
+]
+CARE_DANGER = [
+    "Es ist gut und verantwortungsvoll, dass du das aussprichst, bevor etwas passiert.",
+    "Danke, dass du so ehrlich bist – dass du Hilfe suchst, zeigt, dass du niemanden verletzen willst.",
+]
+EMERGENCY_DANGER = [
+    "Wenn du fürchtest, gleich jemandem etwas anzutun, geh bitte aus dem Raum, bring das Kind an einen sicheren "
+    "Ort und ruf sofort den Notruf 112 an.",
+    "Wenn jemand gerade in Gefahr ist, wähle bitte sofort die 112 und geh auf Abstand.",
+]
+
 TALK_LATER = [
     "Wenn du danach mit jemandem reden möchtest, ist die Telefonseelsorge rund um die Uhr kostenlos erreichbar: "
     "0800 111 0 111 oder 0800 111 0 222.",
@@ -1508,6 +1581,13 @@ def _crisis(rng: random.Random, kind: str, n_turns: int) -> list[tuple[str, str]
         turns = [(user, _join(rng.choice(firsts), rng.choice(middles), rng.choice(TALK_LATER)))]
         stages = [ACUTE_FOLLOW, ACUTE_NEXT] if own_follow is None else [own_follow]
         fill = {}
+    elif kind in CRISIS_GROUPS:
+        users, firsts, middles, lasts = CRISIS_GROUPS[kind]
+        return [(rng.choice(users), _join(rng.choice(firsts), rng.choice(middles), rng.choice(lasts)))]
+    elif kind == "danger":
+        reply = _join(rng.choice(CARE_DANGER), rng.choice(EMERGENCY_DANGER), rng.choice(TALK),
+                      "Bitte bleib damit nicht allein: Ruf jemanden an, der jetzt zu dir kommen kann.")
+        return [(rng.choice(CRISIS_DANGER), reply)]
     else:
         user, gender = rng.choice(CRISIS_OTHER)
         fill = PRONOUNS[gender]
@@ -1521,7 +1601,11 @@ def _crisis(rng: random.Random, kind: str, n_turns: int) -> list[tuple[str, str]
     return turns
 
 
-CRISIS_KINDS = ("suizid", "harm", "acute", "suizid", "other", "harm", "suizid", "acute")
+CRISIS_KINDS = ("suizid", "harm", "acute", "suizid", "other", "harm", "suizid", "acute", "poisoning", "violence",
+                "child", "danger")
+# the referral numbers every reply of a crisis conversation of each kind gives (langcpt.safety: safety.referrals)
+KIND_NUMBERS = {"poisoning": ("112", "030 19240"), "violence": ("110", "116 016"), "child": ("110", "116 111")}
+DEFAULT_NUMBERS = ("112", "0800 111 0 111")
 BOUNDARY_KINDS = ("diagnose", "medikamente", "therapie")
 
 
@@ -1547,8 +1631,9 @@ def _check(row: dict) -> None:
         n = count_sentences(m["content"])
         if not 1 <= n <= 5:
             raise RuntimeError(f"{row['id']}: assistant reply has {n} sentences: {m['content']!r}")
-        if row["category"] == "crisis" and not ("112" in m["content"] and "0800 111 0 111" in m["content"]):
-            raise RuntimeError(f"{row['id']}: crisis reply without 112 / 0800 111 0 111: {m['content']!r}")
+        numbers = KIND_NUMBERS.get(row.get("referral"), DEFAULT_NUMBERS)
+        if row["category"] == "crisis" and not all(n in m["content"] for n in numbers):
+            raise RuntimeError(f"{row['id']}: crisis reply without {' / '.join(numbers)}: {m['content']!r}")
         if "{" in m["content"] or "  " in m["content"]:
             raise RuntimeError(f"{row['id']}: formatting left in reply: {m['content']!r}")
 
@@ -1571,6 +1656,9 @@ def build(seed: int = SEED) -> list[dict]:
             for user, assistant in turns:
                 messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
             row = {"id": f"{category}-{i + 1:03d}", "category": category, "messages": messages}
+            if category == "crisis":  # the referral group (langcpt.safety): suicide, poisoning, violence, child
+                kind = CRISIS_KINDS[i % len(CRISIS_KINDS)]
+                row["referral"] = kind if kind in KIND_NUMBERS else "suicide"
             _check(row)
             rows.append(row)
     return sorted(rows, key=lambda r: r["id"])
