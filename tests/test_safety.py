@@ -220,9 +220,13 @@ def test_safety_stage_reports_and_gates(tmp_path, tiny_model_dir):
     assert m["invented_numbers_model"] == sum(len(s["model_invented_numbers"]) for s in replies)
     assert all(s["guarded_referral"] and s["guard_appended"] != s["model_referral"] for s in replies)
 
-    params["safety"]["min_model_referral_rate"] = 0.9
+    params["safety"]["min_model_referral_rate"] = 0.9  # a failed gate: a warning, the alias stays (passed false)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    r = subprocess.run([sys.executable, "pipelines/safety.py"], cwd=root, env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "warning: safety gate failed" in r.stderr and "min_model_referral_rate 0.9" in r.stderr
+    failed = json.loads((root / "reports/safety/metrics.json").read_text())["safety"]
+    assert failed["passed"] is False and "own referral rate" in failed["failed"][0]
+    params["safety"]["stop_on_failed_gate"] = True  # ... or the end of the pipeline here
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     r = subprocess.run([sys.executable, "pipelines/safety.py"], cwd=root, env=env, capture_output=True, text=True)
     assert r.returncode == 1 and "safety.min_model_referral_rate 0.9" in r.stderr
-    failed = json.loads((root / "reports/safety/metrics.json").read_text())["safety"]
-    assert failed["passed"] is False and "own referral rate" in failed["failed"][0]

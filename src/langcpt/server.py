@@ -49,11 +49,12 @@ SAMPLING_KEYS = ("temperature", "top_p", "repeat_penalty")  # Modelfile PARAMETE
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
 
-def _load_guard(params: dict):
-    """The crisis guard of every reply (the one place the server builds it)."""
-    from .safety import CrisisGuard
+def _load_guard(params: dict, root: Path | None):
+    """The crisis guard of every reply (the one place the server builds it): patterns and the learned detector,
+    whose file is relative to the repository `root`."""
+    from .safety import load_guard
 
-    return CrisisGuard.from_params(params["safety"])
+    return load_guard(params, root=root)
 
 
 # ---------------------------------------------------------------- request and reply rewriting
@@ -288,9 +289,10 @@ def gguf_path(params: dict, root: Path, model: str | None = None) -> Path:
     return path
 
 
-def build_app(params: dict, model: Path, n_threads: int | None = None, verbose: bool = False):
+def build_app(params: dict, model: Path, n_threads: int | None = None, verbose: bool = False,
+              root: Path | None = None):
     """llama_cpp.server's FastAPI app for `model` with GuardMiddleware (the guard, system prompt and sampling of
-    `params`)."""
+    `params`; `root`: the repository its detector path is relative to, default the working directory)."""
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
@@ -298,7 +300,7 @@ def build_app(params: dict, model: Path, n_threads: int | None = None, verbose: 
         raise InputError("CONFIG_FILE is set: llama_cpp.server would load the models of that file instead; unset it "
                          "(langcpt.server takes its settings from params.yaml)")
     cfg = params["gguf"]
-    guard = _load_guard(params)
+    guard = _load_guard(params, root)
     settings = {"model": str(model), "model_alias": cfg.get("ollama_name") or "langcpt",
                 "n_ctx": cfg["modelfile"].get("num_ctx") or 2048, "verbose": verbose}
     if n_threads:
@@ -344,7 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     params_path = Path(args.params)
     params = load_params(params_path)
     model = gguf_path(params, params_path.resolve().parent, args.model)
-    app = build_app(params, model, args.n_threads, args.verbose)
+    app = build_app(params, model, args.n_threads, args.verbose, root=params_path.resolve().parent)
 
     import uvicorn
 
