@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run
-from test_gguf_export import GO_RENDERER, parse_modelfile
+from test_gguf_export import CONVERSATIONS, GO_RENDERER, parse_modelfile
 
 from langcpt.fileio import InputError
-from langcpt.model_shapes import FAMILIES, SHAPES, build_random_model, shape_config
+from langcpt.model_shapes import FAMILIES, SHAPES, build_random_model, family_tokenizer, shape_config
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("pretrain", "sft", "evaluate", "safety")
@@ -58,6 +58,28 @@ def test_full_shapes_are_the_published_configs():
         assert (t.model_type, t.vocab_size, t.tie_word_embeddings) == (mtype, vocab, tie) and t.hidden_size == 64
     with pytest.raises(InputError, match="--shape"):
         shape_config("gpt-5")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_modelfile_renders_like_each_family(family, smollm2_tokenizer, go_render):
+    """Each family's published template (ChatML with SmolLM2's / Qwen's default system prompt, Llama 3's header
+    format with its date header): the Modelfile TEMPLATE rendered by Go equals apply_chat_template for every
+    conversation shape, and with the Modelfile SYSTEM equals HF's rendering with that system message."""
+    from langcpt.gguf_export import chatml_format, modelfile_from_chat_template
+
+    fam = FAMILIES[family]
+    tok = family_tokenizer(smollm2_tokenizer, family)
+    f = chatml_format(tok)
+    assert f["end"].strip() == fam["end_of_turn"] and f["default_system"] is not None
+    bos = fam["bos"] if fam["add_bos"] else ""  # Ollama prepends it (add_bos_token)
+    template = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", None, {})))["template"]
+    for messages in CONVERSATIONS.values():
+        assert bos + go_render(template, messages) == \
+            tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    cmds = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", "Du hörst zu.", {})))
+    messages = CONVERSATIONS["multi-turn without system"]
+    assert bos + go_render(cmds["template"], messages, system=cmds["system"]) == tok.apply_chat_template(
+        [{"role": "system", "content": "Du hörst zu."}, *messages], tokenize=False, add_generation_prompt=True)
 
 
 def _hub_cache(src: Path, cache: Path, model_id: str) -> None:
@@ -107,7 +129,7 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
         params["base"] = {"source": "local", "path": str(tmp_path / "src")}
         params["paths"] = {"allow_outside_repo": True}
     params["tokenize"]["separator_token"] = "<|endoftext|>"
-    params["evaluate"]["gates"] = {"enabled": False}  # the quality gates are about a pretrained base, not a random one
+    params["evaluate"]["gates"]["enabled"] = False  # the quality gates are about a pretrained base, not a random one
     params["pretrain"]["max_steps"] = 2
     (d / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     run([sys.executable, "pipelines/base.py"], d, env)
@@ -137,12 +159,16 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
     # Modelfile TEMPLATE (Go, as Ollama renders it) == HF rendering, 2 turns with and without a system message
     fmt = chatml_format(tok)
     assert fmt["end"].strip() == fam["end_of_turn"]
+    # Llama 3 encodes text with a leading BOS: the GGUF says add_bos_token, Ollama prepends it, the TEMPLATE has none
+    bos = fam["bos"] if fam["add_bos"] else ""
+    assert (fam["bos"] is not None and tok("x").input_ids[0] == tok.convert_tokens_to_ids(fam["bos"])) == \
+        fam["add_bos"]
     cmds = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", None, {})))
     for messages in (TWO_TURNS, [{"role": "system", "content": "Sei kurz."}, *TWO_TURNS]):
-        assert go_render(cmds["template"], messages) == \
+        assert bos + go_render(cmds["template"], messages) == \
             tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     with_system = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", "Du hörst zu.", {})))
-    assert go_render(with_system["template"], TWO_TURNS, system=with_system["system"]) == tok.apply_chat_template(
+    assert bos + go_render(with_system["template"], TWO_TURNS, system=with_system["system"]) == tok.apply_chat_template(
         [{"role": "system", "content": "Du hörst zu."}, *TWO_TURNS], tokenize=False, add_generation_prompt=True)
 
     # GGUF: convert (EOS = the end-of-turn token, rows beyond the tokenizer padded), quantize, chat parity
@@ -155,6 +181,7 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
     f16 = convert_to_gguf(sft, tmp_path / "m-f16.gguf", cache_dir=Path(params["ingest"]["cache_dir"]) / "llama.cpp")
     meta = gguf_metadata(f16)
     assert meta["tokenizer.ggml.eos_token_id"] == tok.convert_tokens_to_ids(fam["end_of_turn"])
+    assert bool(meta.get("tokenizer.ggml.add_bos_token")) == fam["add_bos"]
     assert len(meta["tokenizer.ggml.tokens"]) == summary["vocab_size"]
     assert meta["tokenizer.ggml.tokens"][-1] == f"[PAD{summary['vocab_size'] - 1}]"
     q8 = quantize(f16, tmp_path / "m-q8_0.gguf", "q8_0")

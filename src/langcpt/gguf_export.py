@@ -499,7 +499,10 @@ def chatml_format(tokenizer) -> dict[str, str | None]:
 
 def modelfile_from_chat_template(tokenizer, gguf_filename: str, system_prompt: str | None = None,
                                  params: dict | None = None) -> str:
-    """An Ollama Modelfile for `gguf_filename` (beside it) whose TEMPLATE reproduces the tokenizer's chat template."""
+    """An Ollama Modelfile for `gguf_filename` (beside it) whose TEMPLATE reproduces the tokenizer's chat template.
+
+    A template that starts with the BOS token of a tokenizer that prepends BOS itself (Llama 3): the GGUF says
+    add_bos_token, so Ollama prepends it; the TEMPLATE leaves it out (else the prompt would start with two)."""
     if isinstance(tokenizer, (str, os.PathLike)):
         from transformers import AutoTokenizer
         tokenizer = AutoTokenizer.from_pretrained(tokenizer)
@@ -510,7 +513,10 @@ def modelfile_from_chat_template(tokenizer, gguf_filename: str, system_prompt: s
     def lit(s):  # literal text in a Go template: only "{{" is special
         return s.replace("{{", '{{ "{{" }}')
 
-    tpl = lit(f["lead"])
+    lead, bos = f["lead"], getattr(tokenizer, "bos_token", None)
+    if bos and lead.startswith(bos) and adds_bos(tokenizer):
+        lead = lead[len(bos):]
+    tpl = lit(lead)
     if f["default_system"] is not None:
         tpl += ('{{ if and .Messages (ne (index .Messages 0).Role "system") }}'
                 + lit(f["start"] + "system" + f["sep"] + f["default_system"] + f["end"]) + "{{ end }}")
@@ -547,6 +553,12 @@ def _triple_quote(text: str, what: str) -> str:
 
 
 # ---------------------------------------------------------------- helpers
+def adds_bos(tokenizer) -> bool:
+    """Whether encoding text prepends the BOS token (what the converter writes as tokenizer.ggml.add_bos_token)."""
+    bos_id = getattr(tokenizer, "bos_token_id", None)
+    return bos_id is not None and tokenizer("x").input_ids[:1] == [bos_id]
+
+
 def chat_markers(tokenizer) -> list[str]:
     """Text a chat reply must not contain: the tokenizer's special tokens and the template's turn start/end tokens."""
     markers = set(getattr(tokenizer, "all_special_tokens", []) or [])

@@ -175,19 +175,20 @@ LLAMA32_TEMPLATE = """{{- bos_token }}
 """
 
 # Per family: chat template, the special tokens the tokenizer gets (appended when absent), bos/eos/pad as the
-# published Instruct tokenizer_config.json names them, the end-of-text token (tokenize.separator_token) and the
+# published Instruct tokenizer_config.json names them, whether encoding text prepends BOS (Llama 3 does), the
+# end-of-text token (tokenize.separator_token) and the
 # end-of-turn token (the chat EOS).
 FAMILIES = {
     "smollm2": {"template": SMOLLM2_TEMPLATE, "special": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-                "bos": "<|im_start|>", "eos": "<|im_end|>", "pad": "<|im_end|>",
+                "bos": "<|im_start|>", "eos": "<|im_end|>", "pad": "<|im_end|>", "add_bos": False,
                 "end_of_text": "<|endoftext|>", "end_of_turn": "<|im_end|>"},
     "qwen2.5": {"template": QWEN25_TEMPLATE, "special": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-                "bos": None, "eos": "<|im_end|>", "pad": "<|endoftext|>",
+                "bos": None, "eos": "<|im_end|>", "pad": "<|endoftext|>", "add_bos": False,
                 "end_of_text": "<|endoftext|>", "end_of_turn": "<|im_end|>"},
     "llama3.2": {"template": LLAMA32_TEMPLATE,
                  "special": ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
                              "<|eot_id|>", "<|eom_id|>", "<|python_tag|>", "<|finetune_right_pad_id|>"],
-                 "bos": "<|begin_of_text|>", "eos": "<|eot_id|>", "pad": None,
+                 "bos": "<|begin_of_text|>", "eos": "<|eot_id|>", "pad": None, "add_bos": True,
                  "end_of_text": "<|end_of_text|>", "end_of_turn": "<|eot_id|>"},
 }
 
@@ -253,6 +254,7 @@ def family_tokenizer(base_tokenizer, family: str):
         tok.add_tokens(new, special_tokens=True)
     for attr in ("bos", "eos", "pad"):
         setattr(tok, f"{attr}_token", fam[attr])
+    tok.add_bos_token = fam["add_bos"]  # a post-processor that prepends BOS; the GGUF's add_bos_token follows it
     tok.chat_template = fam["template"]
     return tok
 
