@@ -8,8 +8,8 @@ Gates (the stage fails with a message naming what differs, and models/gguf is le
                     as a multiple of HF's on the same next tokens; reported for every type, gated by
                     gguf.min_argmax_agreement (f16 >= 0.99, q8_0 >= 0.98, positions that are not near-ties) and
                     gguf.max_perplexity_ratio (f16 <= 1.01, q8_0 <= 1.03);
-  chat parity       the GGUF metadata carries the SFT chat template and its end-of-turn token (<|im_end|>, <|eot_id|>) as EOS, llama.cpp's chat handler
-                    renders the same prompts as HF; greedy create_chat_completion on f16 starts with the HF SFT model's
+  chat parity       the GGUF metadata carries the SFT chat template and its end-of-turn token (<|im_end|>,
+                    <|eot_id|>) as EOS, llama.cpp's chat handler renders the same prompts as HF; greedy create_chat_completion on f16 starts with the HF SFT model's
                     own greedy reply; sampled chats (Modelfile sampling) through the gate file stop at it
                     (gguf.min_stopped_samples of them).
 The MLflow alias (mlflow.alias) moves to the SFT and GGUF versions only when reports/evaluate/metrics.json says

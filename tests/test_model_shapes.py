@@ -49,7 +49,8 @@ def go_render(tmp_path_factory):
 def test_full_shapes_are_the_published_configs():
     """The full-scale configs carry the published values the issue names (vocab, tie, model type)."""
     want = {"smollm2-360m": ("llama", 49152, True, 960, 32), "qwen2.5-0.5b": ("qwen2", 151936, True, 896, 24),
-            "llama-3.2-1b": ("llama", 128256, True, 2048, 16), "llama-3.2-1b-untied": ("llama", 128256, False, 2048, 16)}
+            "llama-3.2-1b": ("llama", 128256, True, 2048, 16),
+            "llama-3.2-1b-untied": ("llama", 128256, False, 2048, 16)}
     for shape, (mtype, vocab, tie, hidden, layers) in want.items():
         c = shape_config(shape)
         assert (c.model_type, c.vocab_size, c.tie_word_embeddings, c.hidden_size, c.num_hidden_layers) == \
@@ -72,14 +73,22 @@ def test_modelfile_renders_like_each_family(family, smollm2_tokenizer, go_render
     f = chatml_format(tok)
     assert f["end"].strip() == fam["end_of_turn"] and f["default_system"] is not None
     bos = fam["bos"] if fam["add_bos"] else ""  # Ollama prepends it (add_bos_token)
-    template = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", None, {})))["template"]
-    for messages in CONVERSATIONS.values():
-        assert bos + go_render(template, messages) == \
-            tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    cmds = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", "Du hörst zu.", {})))
-    messages = CONVERSATIONS["multi-turn without system"]
-    assert bos + go_render(cmds["template"], messages, system=cmds["system"]) == tok.apply_chat_template(
-        [{"role": "system", "content": "Du hörst zu."}, *messages], tokenize=False, add_generation_prompt=True)
+    variants = [(tok, bos)]
+    if fam["template"].startswith("{{- bos_token }}"):  # Llama 3: as the real tokenizer, encoding prepends BOS
+        with_bos = family_tokenizer(smollm2_tokenizer, family)
+        with_bos.add_bos_token = True
+        assert with_bos("x").input_ids[0] == with_bos.convert_tokens_to_ids(fam["bos"])
+        variants.append((with_bos, fam["bos"]))
+    for tok, bos in variants:
+        template = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", None, {})))["template"]
+        assert not (fam["bos"] and bos and template.startswith(fam["bos"]))  # Ollama adds it: not twice
+        for messages in CONVERSATIONS.values():
+            assert bos + go_render(template, messages) == \
+                tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        cmds = dict(parse_modelfile(modelfile_from_chat_template(tok, "m.gguf", "Du hörst zu.", {})))
+        messages = CONVERSATIONS["multi-turn without system"]
+        assert bos + go_render(cmds["template"], messages, system=cmds["system"]) == tok.apply_chat_template(
+            [{"role": "system", "content": "Du hörst zu."}, *messages], tokenize=False, add_generation_prompt=True)
 
 
 def _hub_cache(src: Path, cache: Path, model_id: str) -> None:

@@ -175,8 +175,7 @@ LLAMA32_TEMPLATE = """{{- bos_token }}
 """
 
 # Per family: chat template, the special tokens the tokenizer gets (appended when absent), bos/eos/pad as the
-# published Instruct tokenizer_config.json names them, whether encoding text prepends BOS (Llama 3 does), the
-# end-of-text token (tokenize.separator_token) and the
+# published Instruct tokenizer_config.json names them, whether encoding text prepends BOS, the end-of-text token (tokenize.separator_token) and the
 # end-of-turn token (the chat EOS).
 FAMILIES = {
     "smollm2": {"template": SMOLLM2_TEMPLATE, "special": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
@@ -185,10 +184,12 @@ FAMILIES = {
     "qwen2.5": {"template": QWEN25_TEMPLATE, "special": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
                 "bos": None, "eos": "<|im_end|>", "pad": "<|endoftext|>", "add_bos": False,
                 "end_of_text": "<|endoftext|>", "end_of_turn": "<|im_end|>"},
+    # The real Llama 3 tokenizer prepends BOS when it encodes text; the stand-in cannot: llama.cpp's converter hashes
+    # the encoding of its probe text, BOS included, and the SmolLM2 BPE with a BOS is a hash it does not know.
     "llama3.2": {"template": LLAMA32_TEMPLATE,
                  "special": ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
                              "<|eot_id|>", "<|eom_id|>", "<|python_tag|>", "<|finetune_right_pad_id|>"],
-                 "bos": "<|begin_of_text|>", "eos": "<|eot_id|>", "pad": None, "add_bos": True,
+                 "bos": "<|begin_of_text|>", "eos": "<|eot_id|>", "pad": None, "add_bos": False,
                  "end_of_text": "<|end_of_text|>", "end_of_turn": "<|eot_id|>"},
 }
 
@@ -291,7 +292,8 @@ def build_random_model(shape: str, out_dir: Path, base_tokenizer, scale: str = "
     fam = FAMILIES[SHAPES[shape]["family"]]
     tok = family_tokenizer(base_tokenizer, SHAPES[shape]["family"])
     if len(tok) > config.vocab_size:
-        raise InputError(f"{shape}: the tokenizer has {len(tok)} tokens, more than the model's {config.vocab_size} rows")
+        raise InputError(f"{shape}: the tokenizer has {len(tok)} tokens, more than the model's "
+                         f"{config.vocab_size} rows")
     ids = {k: tok.convert_tokens_to_ids(fam[k]) if fam[k] else None
            for k in ("bos", "eos", "pad", "end_of_text", "end_of_turn")}
     config.bos_token_id, config.eos_token_id, config.pad_token_id = ids["bos"], ids["end_of_turn"], ids["pad"]
