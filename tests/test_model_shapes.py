@@ -155,7 +155,9 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
     text = tok.decode(row["input_ids"])
     assert fam["end_of_turn"] in text and (fam["bos"] or "") in text
     labelled = [i for i, x in zip(row["input_ids"], row["labels"]) if x != -100]
-    assert labelled[-1] == tok.convert_tokens_to_ids(fam["end_of_turn"])  # the model learns to end its turn
+    # the model learns to end its turn: the labels end with the turn's end (ChatML "<|im_end|>\n", Llama "<|eot_id|>")
+    assert tok.decode(labelled).endswith(chatml_format(tok)["end"]) and \
+        tok.convert_tokens_to_ids(fam["end_of_turn"]) in labelled
 
     # heads: the merged SFT model has its own lm_head (trained in CPT), unlike its embeddings
     w = load_file(str(next(sft.glob("*.safetensors"))))
@@ -168,7 +170,7 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
     # Modelfile TEMPLATE (Go, as Ollama renders it) == HF rendering, 2 turns with and without a system message
     fmt = chatml_format(tok)
     assert fmt["end"].strip() == fam["end_of_turn"]
-    # Llama 3 encodes text with a leading BOS: the GGUF says add_bos_token, Ollama prepends it, the TEMPLATE has none
+    # a family whose tokenizer prepends BOS: Ollama adds it (GGUF add_bos_token), the TEMPLATE has none
     bos = fam["bos"] if fam["add_bos"] else ""
     assert (fam["bos"] is not None and tok("x").input_ids[0] == tok.convert_tokens_to_ids(fam["bos"])) == \
         fam["add_bos"]
