@@ -8,9 +8,10 @@ Gates (the stage fails with a message naming what differs, and models/gguf is le
                     as a multiple of HF's on the same next tokens; reported for every type, gated by
                     gguf.min_argmax_agreement (f16 >= 0.99, q8_0 >= 0.98, positions that are not near-ties) and
                     gguf.max_perplexity_ratio (f16 <= 1.01, q8_0 <= 1.03);
-  chat parity       the GGUF metadata carries the SFT chat template and <|im_end|> as EOS, llama.cpp's chat handler
-                    renders the same prompts as HF; greedy create_chat_completion on f16 starts with the HF SFT model's
-                    own greedy reply; sampled chats (Modelfile sampling) through the gate file stop at <|im_end|>.
+  chat parity       the GGUF metadata carries the SFT chat template and its end-of-turn token (<|im_end|>,
+                    <|eot_id|>) as EOS, llama.cpp's chat handler renders the same prompts as HF; greedy create_chat_completion on f16 starts with the HF SFT model's
+                    own greedy reply; sampled chats (Modelfile sampling) through the gate file stop at it
+                    (gguf.min_stopped_samples of them).
 The MLflow alias (mlflow.alias) moves to the SFT and GGUF versions only when reports/evaluate/metrics.json says
 gates.passed: true and reports/safety/metrics.json says safety.passed: true. The registered pyfunc chats with the
 Modelfile's system prompt and, with safety.guard on, appends the crisis referral (langcpt.safety).
@@ -25,7 +26,7 @@ from pathlib import Path
 from langcpt import tracking
 from langcpt.fileio import InputError, atomic_path, write_json
 from langcpt.gguf_export import (chat, chat_conversations, chat_template_parity, convert_to_gguf, decode_speed,
-                                 heldout_blocks, hf_greedy_reply, hf_reference, load, logit_parity,
+                                 chat_markers, heldout_blocks, hf_greedy_reply, hf_reference, load, logit_parity,
                                  modelfile_from_chat_template, quantize, tokenizer_parity)
 from langcpt.params import load_params, section
 from langcpt.safety import CrisisGuard
@@ -38,7 +39,6 @@ SFT_METRICS = Path("reports/sft/metrics.json")
 SAFETY_METRICS = Path("reports/safety/metrics.json")
 DEFAULT_MIN_AGREEMENT = {"f16": 0.99, "q8_0": 0.98}
 DEFAULT_MAX_PERPLEXITY_RATIO = {"f16": 1.01, "q8_0": 1.03}
-MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
 
 
 class GateError(RuntimeError):
@@ -123,10 +123,13 @@ def parity_gates(cfg: dict, files: dict[str, Path], tokenizer, model, system: st
     finally:
         llm.close()
     stopped = [r for r in replies if r["finish_reason"] == "stop" and r["text"].strip()]
-    leaked = [r["text"] for r in replies if any(m in r["text"] for m in MARKERS)]
-    if not stopped:
-        failed.append(f"chat parity ({gate_file.name}): none of {len(replies)} sampled replies stopped at the "
-                      f"end-of-turn token within {cfg['gate_max_tokens']} tokens")
+    markers = chat_markers(tokenizer)
+    leaked = [r["text"] for r in replies if any(m in r["text"] for m in markers)]
+    need = cfg.get("min_stopped_samples", 1)
+    if len(stopped) < need:
+        failed.append(f"chat parity ({gate_file.name}): {len(stopped)} of {len(replies)} sampled replies stopped at "
+                      f"the end-of-turn token within {cfg['gate_max_tokens']} tokens, fewer than "
+                      f"gguf.min_stopped_samples={need}")
     if leaked:
         failed.append(f"chat parity ({gate_file.name}): template tokens leaked into a reply: {leaked[0][:120]!r}")
     best = (stopped or replies)[0]

@@ -429,11 +429,15 @@ def decode_speed(llm, prompt: str, n_tokens: int = 64) -> float:
 
 # ---------------------------------------------------------------- Ollama Modelfile
 def chatml_format(tokenizer) -> dict[str, str | None]:
-    """Per-turn layout of a ChatML-style template: turn = start + role + sep + content + end.
+    """Per-turn layout of a chat template of the ChatML family (SmolLM2, Qwen2.5) or Llama 3's header-token format:
+    turn = start + role + sep + content + end, the system turn's content after a fixed `system_prefix`.
 
+    ChatML: start "<|im_start|>", sep "\\n", end "<|im_end|>\\n". Llama 3: start "<|start_header_id|>",
+    sep "<|end_header_id|>\\n\\n", end "<|eot_id|>", system_prefix "Cutting Knowledge Date: ...\\nToday Date: <the day
+    of the rendering>\\n\\n" (before the system message's content; the system turn is written even without one).
     Found by rendering probe conversations with apply_chat_template; returns start, sep, end, lead (text before the
-    first turn) and default_system (inserted when a conversation has no system message, else None). Raises
-    InputError if the template is not of that shape.
+    first turn), system_prefix ("" when none) and default_system (the whole system content written when a
+    conversation has no system message, else None). Raises InputError if the template is not of that shape.
     """
     S, U1, A1, U2 = "SYSx7q", "USRx7q", "ASTx7q", "USRy7q"
 
@@ -447,31 +451,41 @@ def chatml_format(tokenizer) -> dict[str, str | None]:
         return {"role": role, "content": content}
 
     def unsupported(why):
-        return InputError(f"chat template is not ChatML-like ({why}); cannot express it as an Ollama TEMPLATE")
+        return InputError(f"chat template is neither ChatML-like nor Llama-3-like ({why}); cannot express it as an "
+                          f"Ollama TEMPLATE")
 
     full = render([msg("system", S), msg("user", U1), msg("assistant", A1), msg("user", U2)])
     pieces = re.split("|".join((S, U1, A1, U2)), full)
     if len(pieces) != 5 or re.findall("|".join((S, U1, A1, U2)), full) != [S, U1, A1, U2]:
         raise unsupported("message contents are not rendered verbatim and in order")
     p0, p1, p2, p3, p4 = pieces
-    if not (p0.count("system") and p1.count("user")):
+    if not p1.count("user"):
         raise unsupported("role names do not appear in the rendered turns")
-    head0, sep = p0[: p0.rfind("system")], p0[p0.rfind("system") + 6:]
-    head1, sep1 = p1[: p1.rfind("user")], p1[p1.rfind("user") + 4:]
+    head1, sep = p1[: p1.rfind("user")], p1[p1.rfind("user") + 4:]
+    at = p0.find("system" + sep)
+    if not sep or at < 0:
+        raise unsupported("the system turn does not share the user turn's role/separator layout")
+    head0, system_prefix = p0[:at], p0[at + len("system" + sep):]
     n = 0
     while n < min(len(head0), len(head1)) and head0[-1 - n] == head1[-1 - n]:
         n += 1
-    start, lead, end = head0[len(head0) - n:], head0[: len(head0) - n], head1[: len(head1) - n]
-    gen = start + "assistant" + sep
-    if not start or sep1 != sep or (p2, p3, p4) != (end + gen, end + start + "user" + sep, end + gen):
-        raise unsupported("turns do not share one start/separator/end layout")
+    # The longest common tail of the text before the system and the user role may reach into the previous
+    # token ("|><|start_header_id|>" after "<|begin_of_text|>" and "<|eot_id|>"): the turn start is the longest
+    # tail for which a conversation ending in an assistant turn renders turn by turn.
+    closed = render([msg("system", S), msg("user", U1), msg("assistant", A1)], gen=False)
 
-    def turn(role, content):
-        return start + role + sep + content + end
+    def turn(role, content):  # with the start/end of the loop below
+        return start + role + sep + (system_prefix if role == "system" else "") + content + end
 
-    if render([msg("system", S), msg("user", U1), msg("assistant", A1)], gen=False) != \
-            lead + turn("system", S) + turn("user", U1) + turn("assistant", A1):
-        raise unsupported("a final assistant turn is rendered differently")
+    for n in range(n, 0, -1):
+        start, lead, end = head0[len(head0) - n:], head0[: len(head0) - n], head1[: len(head1) - n]
+        gen = start + "assistant" + sep
+        if (p2, p3, p4) == (end + gen, end + start + "user" + sep, end + gen) and \
+                closed == lead + turn("system", S) + turn("user", U1) + turn("assistant", A1):
+            break
+    else:
+        raise unsupported("turns do not share one start/separator/end layout, or a final assistant turn is "
+                          "rendered differently")
     only_user = render([msg("user", U1)])
     default_system = None
     if only_user != lead + turn("user", U1) + gen:
@@ -479,12 +493,16 @@ def chatml_format(tokenizer) -> dict[str, str | None]:
         if not (only_user.startswith(head) and only_user.endswith(tail)):
             raise unsupported("a conversation without a system message is rendered differently")
         default_system = only_user[len(head): len(only_user) - len(tail)]
-    return {"start": start, "sep": sep, "end": end, "lead": lead, "default_system": default_system}
+    return {"start": start, "sep": sep, "end": end, "lead": lead, "system_prefix": system_prefix,
+            "default_system": default_system}
 
 
 def modelfile_from_chat_template(tokenizer, gguf_filename: str, system_prompt: str | None = None,
                                  params: dict | None = None) -> str:
-    """An Ollama Modelfile for `gguf_filename` (beside it) whose TEMPLATE reproduces the tokenizer's chat template."""
+    """An Ollama Modelfile for `gguf_filename` (beside it) whose TEMPLATE reproduces the tokenizer's chat template.
+
+    A template that starts with the BOS token of a tokenizer that prepends BOS itself (Llama 3): the GGUF says
+    add_bos_token, so Ollama prepends it; the TEMPLATE leaves it out (else the prompt would start with two)."""
     if isinstance(tokenizer, (str, os.PathLike)):
         from transformers import AutoTokenizer
         tokenizer = AutoTokenizer.from_pretrained(tokenizer)
@@ -495,11 +513,15 @@ def modelfile_from_chat_template(tokenizer, gguf_filename: str, system_prompt: s
     def lit(s):  # literal text in a Go template: only "{{" is special
         return s.replace("{{", '{{ "{{" }}')
 
-    tpl = lit(f["lead"])
+    lead, bos = f["lead"], getattr(tokenizer, "bos_token", None)
+    if bos and lead.startswith(bos) and adds_bos(tokenizer):
+        lead = lead[len(bos):]
+    tpl = lit(lead)
     if f["default_system"] is not None:
         tpl += ('{{ if and .Messages (ne (index .Messages 0).Role "system") }}'
                 + lit(f["start"] + "system" + f["sep"] + f["default_system"] + f["end"]) + "{{ end }}")
-    tpl += ("{{ range .Messages }}" + lit(f["start"]) + "{{ .Role }}" + lit(f["sep"]) + "{{ .Content }}"
+    prefix = ('{{ if eq .Role "system" }}' + lit(f["system_prefix"]) + "{{ end }}") if f["system_prefix"] else ""
+    tpl += ("{{ range .Messages }}" + lit(f["start"]) + "{{ .Role }}" + lit(f["sep"]) + prefix + "{{ .Content }}"
             + lit(f["end"]) + "{{ end }}" + lit(f["start"] + "assistant" + f["sep"]))
     lines = [f"FROM ./{gguf_filename}", f"TEMPLATE {_triple_quote(tpl, 'TEMPLATE')}"]
     for stop in dict.fromkeys(s.strip() for s in (f["end"], f["start"])):
@@ -531,6 +553,21 @@ def _triple_quote(text: str, what: str) -> str:
 
 
 # ---------------------------------------------------------------- helpers
+def adds_bos(tokenizer) -> bool:
+    """Whether encoding text prepends the BOS token (what the converter writes as tokenizer.ggml.add_bos_token)."""
+    bos_id = getattr(tokenizer, "bos_token_id", None)
+    return bos_id is not None and tokenizer("x").input_ids[:1] == [bos_id]
+
+
+def chat_markers(tokenizer) -> list[str]:
+    """Text a chat reply must not contain: the tokenizer's special tokens and the template's turn start/end tokens."""
+    markers = set(getattr(tokenizer, "all_special_tokens", []) or [])
+    with contextlib.suppress(InputError):
+        f = chatml_format(tokenizer)
+        markers |= {f["start"].strip(), f["end"].strip()}
+    return sorted(m for m in markers if m)
+
+
 def _end_of_turn(tokenizer) -> str | None:
     """The chat template's end-of-turn token (e.g. <|im_end|>) if it is a single vocabulary token."""
     if not isinstance(getattr(tokenizer, "chat_template", None), str):

@@ -292,6 +292,7 @@ class Gguf(Section):
     gate_prompt: Str()
     gate_max_tokens: Int(ge=1)
     chat_samples: Int(ge=1) = 3
+    min_stopped_samples: Int(ge=0) = 1
     greedy_match_tokens: Int(ge=0) = 16
     parity_blocks: Int(ge=1) = 4
     parity_tie_margin: Float(ge=0) = 0.5

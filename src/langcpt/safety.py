@@ -286,6 +286,9 @@ def chat_replies(model, tokenizer, messages: list[str], system: str | None, max_
     import torch
 
     side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    pad = tokenizer.pad_token
+    if pad is None:  # Llama 3 tokenizers name no pad token: pad with EOS (left padding is masked out)
+        tokenizer.pad_token = tokenizer.eos_token
     replies = []
     try:
         for i in range(0, len(messages), batch_size):
@@ -300,6 +303,7 @@ def chat_replies(model, tokenizer, messages: list[str], system: str | None, max_
                         for row in out]
     finally:
         tokenizer.padding_side = side
+        tokenizer.pad_token = pad
     return replies
 
 
