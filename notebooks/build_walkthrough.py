@@ -200,10 +200,10 @@ if prof is None:
 else:
     rows = {m: prof[m] for m in ("base", "pretrained", "sft") if m in prof}
     rows["held-out text"] = {f"{k}_greedy": v for k, v in prof["reference"].items()}
-    table = pd.DataFrame(rows).T
-    table = table[[c for c in table.columns if not c.endswith("_spread")]]
-    table.columns = pd.MultiIndex.from_tuples([tuple(c.rsplit("_", 1)[::-1]) for c in table.columns])
-    display(table.sort_index(axis=1).style.format("{:.3f}", na_rep="–"))
+    table = pd.DataFrame(rows)  # one row per measure and decoding, one column per model
+    table = table[[not k.endswith("_spread") for k in table.index]]
+    table.index = pd.MultiIndex.from_tuples([tuple(k.rsplit("_", 1)) for k in table.index], names=["measure", "decoding"])
+    display(table.sort_index().style.format("{:.3f}", na_rep="–"))
     data = prof.get("translation_data") or {}
     if data:
         c = data["contamination"]

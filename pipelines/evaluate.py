@@ -103,9 +103,11 @@ def main():
         language = section(params, "clean").get("language")
         if not language:
             raise InputError("evaluate.proficiency: needs clean.language (the target language)")
+        start, cpu = time.time(), time.process_time()
         p_inputs, speller, p_reference = proficiency_inputs(pcfg, params, blocks_tok, separator)
         settings = prof.decoding_settings(params.get("gguf", {}).get("modelfile"))
-        p_results, p_samples, p_seconds, p_cpu = {}, [], 0.0, 0.0
+        p_results, p_samples = {}, []
+        p_seconds, p_cpu = time.time() - start, time.process_time() - cpu  # + each model's generations below
     with tracking.stage_run(params["mlflow"]["experiment"], "evaluate", cfg), Timer() as t:
         for name, path in MODELS.items():
             model, tokenizer = load_model(Path(path))
@@ -183,7 +185,8 @@ def main():
     print(f"target bits per byte {b['target_bpb']} -> {p['target_bpb']} (CPT) -> {s['target_bpb']} (SFT); "
           f"general English {b['general_bpb']} -> {p['general_bpb']} -> {s['general_bpb']}")
     if pcfg is not None:
-        for key in ("translation_chrf_greedy", "continuation_language_share_sampled", "continuation_dictionary_sampled"):
+        for key in ("translation_chrf_greedy", "continuation_language_share_sampled",
+                    "continuation_dictionary_sampled"):
             print(f"proficiency {key}: " + " -> ".join(f"{p_flat[m].get(key)} ({m})" for m in MODELS), flush=True)
         print(f"proficiency took {round(p_seconds, 1)} s of {t.seconds} s (CPU time {round(p_cpu, 1)} s)")
     if failures:

@@ -56,7 +56,8 @@ def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
         assert ev[m]["target_perplexity"] > 1 and ev[m]["general_perplexity"] > 1
     prof = ev["proficiency"]  # langcpt.proficiency: every measure for every model, greedy and sampled
     for m in ("base", "pretrained", "sft"):
-        assert 0 <= prof[m]["translation_chrf_greedy"] <= 100 and 0 <= prof[m]["continuation_language_share_sampled"] <= 1
+        assert 0 <= prof[m]["translation_chrf_greedy"] <= 100
+        assert 0 <= prof[m]["continuation_language_share_sampled"] <= 1
     assert prof["translation_data"]["package"] == "apt" and prof["reference"]["continuation_language_share"] > 0
     samples = json.loads((root / "reports/evaluate/samples.json").read_text())
     assert {s["model"] for s in samples} == {"base", "pretrained", "sft"}

@@ -126,6 +126,19 @@ def test_contamination_finds_copied_references():
     assert prof.contamination(refs, iter([]), n=3)["ngram_overlap"] == 0.0
 
 
+def test_continuation_prompts_are_held_out_text_cut_at_words(smollm2_tokenizer):
+    tok = smollm2_tokenizer
+    sep = tok.convert_tokens_to_ids("<|endoftext|>")
+    blocks = tokenize_and_pack(GERMAN * 4, tok, 32, sep)
+    prompts, refs = prof.continuation_prompts(tok, blocks, 3, 12, 10, "<|endoftext|>")
+    assert len(prompts) == 3 and refs
+    vocabulary = set(prof.words(" ".join(GERMAN)))
+    for p in prompts + refs:  # whole words only: no fragment of a word cut at a token boundary
+        assert "<|endoftext|>" not in p and set(prof.words(p)) <= vocabulary
+    assert all(len(prof.words(p)) >= 3 for p in prompts)
+    assert prof.continuation_prompts(tok, blocks, 0, 12, 10, "<|endoftext|>") == ([], [])
+
+
 def test_decoding_settings_follow_the_modelfile():
     s = prof.decoding_settings({"temperature": 0.7, "top_p": 0.9, "repeat_penalty": 1.1, "system": "x"})
     assert s["sampled"] == {"do_sample": True, "temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1,
@@ -184,7 +197,7 @@ def stage_repo(root, tok, test_cache, models=True, **proficiency):
                               chat_prompts=["Ich bin müde.", "Hallo!"], gates={**params["evaluate"]["gates"],
                                                                                "enabled": False})
     p = params["evaluate"]["proficiency"]
-    p.update(continuations=2, prompt_tokens=8, max_new_tokens=4, chat_max_new_tokens=4, sample_seeds=[0, 1])
+    p.update(continuations=2, prompt_tokens=8, max_new_tokens=10, chat_max_new_tokens=4, sample_seeds=[0, 1])
     p["translation"].update(sentences=3, shots=1, max_new_tokens=4)
     p.update(proficiency)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))

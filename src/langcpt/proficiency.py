@@ -337,8 +337,8 @@ def continuation_prompts(blocks_tokenizer, blocks, count: int, prompt_tokens: in
                          separator: str) -> tuple[list[str], list[str]]:
     """(prompts, human continuations): for `count` held-out blocks spread evenly over `blocks`, the text of the first
     `prompt_tokens` tokens and of the next `reference_tokens` (the held-out text itself, measured like a model's
-    output as a reference point). A prompt that crosses a document separator keeps its longer side; prompts with
-    fewer than 3 words are skipped."""
+    output as a reference point), both cut at whitespace so that neither holds a word fragment. A prompt that
+    crosses a document separator keeps its longer side; prompts with fewer than 3 words are skipped."""
     from .evaluation import block_texts
 
     n = len(blocks)
@@ -350,10 +350,20 @@ def continuation_prompts(blocks_tokenizer, blocks, count: int, prompt_tokens: in
         block = blocks[i]
         p, r = block_texts(blocks_tokenizer, [block[:prompt_tokens], block[prompt_tokens:prompt_tokens
                                                                          + reference_tokens]])
-        if separator in p:
-            p = max(p.split(separator), key=len)
+        pieces = p.split(separator)
+        longest = max(range(len(pieces)), key=lambda k: len(pieces[k]))
+        p, starts_document = pieces[longest], longest > 0
+        if longest < len(pieces) - 1:
             r = ""  # the reference would continue another document
         r = r.split(separator)[0]
+        # whole words only: a word cut at the block's start is dropped, one cut at the prompt's end moves to the
+        # reference, one cut at the reference's end is dropped
+        if not starts_document and p and not p[0].isspace():
+            p = p[min((i for i in (p.find(" "), p.find("\n")) if i >= 0), default=len(p)):]
+        cut = max(p.rfind(" "), p.rfind("\n"))
+        if cut > 0:
+            p, r = p[:cut], p[cut:] + r
+        r = r[:max(r.rfind(" "), r.rfind("\n"))] if r and not r[-1].isspace() else r
         if len(words(p)) >= 3:
             prompts.append(p.strip())
             refs.append(r.strip())
