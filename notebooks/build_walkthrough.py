@@ -189,7 +189,7 @@ for kind in ("text", "chat"):
 **Does it speak the language?** Perplexity says the model predicts German text better, not that it writes German. The
 `evaluate` stage also measures what the models *write* (`langcpt.proficiency`, docs/proficiency.md): chrF of
 English → target translations (sentence pairs from a Debian gettext catalog that is not a training source; few-shot,
-and as a chat request for base and SFT), and on continuations of held-out prompts and on chat replies the share in
+and as a chat request for the SFT model), and on continuations of held-out prompts and on chat replies the share in
 the target language (py3langid), the share of words a Hunspell dictionary accepts, distinct words/bigrams and
 repetition, greedy and sampled with the Modelfile's settings. The row *held-out text* is the real continuation,
 measured the same way: the ceiling a model can reach. From `reports/evaluate/metrics.json` (`proficiency`):"""),

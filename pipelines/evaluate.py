@@ -163,6 +163,7 @@ def main():
             metrics["proficiency"] = {**p_flat, "reference": p_reference, "translation_data": p_inputs["about"],
                                       "sample_seeds": pcfg["sample_seeds"], "decoding": settings,
                                       "seeds": {m: r["seeds"] for m, r in p_results.items()},
+                                      "cpu_seconds_per_set": {m: r["cpu_seconds"] for m, r in p_results.items()},
                                       "wall_seconds": round(p_seconds, 1), "cpu_seconds": round(p_cpu, 1)}
         tracking.log_metrics({k: v for k, v in metrics.items() if k not in ("gates", "proficiency")})
         if pcfg is not None:

@@ -237,11 +237,11 @@ def test_eval_data_and_evaluate_stages_report_proficiency(tmp_path, smollm2_toke
             assert all(0 <= p[model][k] <= 1 for k in p[model] if f"_{key}_" in k and "spread" not in k)
         assert "translation_chrf_sampled_spread" in p[model] and set(p["seeds"][model]) == {"0", "1"}
     assert "chat_language_share_greedy" in p["sft"] and "chat_language_share_greedy" not in p["pretrained"]
-    assert "translation_chat_chrf_greedy" in p["base"]
+    assert "translation_chat_chrf_greedy" in p["sft"] and "translation_chat_chrf_greedy" not in p["base"]
     assert p["reference"]["continuation_language_share"] == 1.0  # the held-out German text itself
     assert p["reference"]["continuation_dictionary"] > 0.8
     rows = (tmp_path / "reports/evaluate/proficiency_translation.csv").read_text().splitlines()
-    assert rows[0] == "label,model,measure,decoding,chrf" and len(rows) == 1 + 3 * 2 + 2 * 2
+    assert rows[0] == "label,model,measure,decoding,chrf" and len(rows) == 1 + 3 * 2 + 1 * 2
     text = (tmp_path / "reports/evaluate/proficiency_text.csv").read_text()
     assert "continuation_dictionary (greedy) / base" in text and "/ held-out text" in text
     samples = json.loads((tmp_path / "reports/evaluate/proficiency_samples.json").read_text())

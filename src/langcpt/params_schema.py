@@ -257,10 +257,10 @@ class Translation(Section):  # English -> target pairs from a gettext catalog (s
     version: Str(null=True) = None
     domain: Str(null=True) = None
     target_name: Str() = "German"
-    sentences: Int(ge=1) = 20
+    sentences: Int(ge=1) = 16
     shots: Int(ge=0) = 3
     seed: Int(ge=0) = 0
-    max_new_tokens: Int(ge=1) = 48
+    max_new_tokens: Int(ge=1) = 40
     contamination_ngram: Int(ge=1) = 5
 
 
@@ -281,10 +281,10 @@ class ProficiencyGates(Section):  # langcpt.proficiency gates, off by default
 
 class Proficiency(Section):
     enabled: Bool() = True
-    continuations: Int(ge=0) = 16
+    continuations: Int(ge=0) = 12
     prompt_tokens: Int(ge=4) = 24
-    max_new_tokens: Int(ge=1) = 48
-    chat_max_new_tokens: Int(ge=1) = 64
+    max_new_tokens: Int(ge=1) = 40
+    chat_max_new_tokens: Int(ge=1) = 48
     sample_seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(
         description="a list of integers >= 0")] = [0]
     translation: Optional[Translation] = None

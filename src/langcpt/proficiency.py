@@ -373,6 +373,7 @@ def continuation_prompts(blocks_tokenizer, blocks, count: int, prompt_tokens: in
 # ---------------------------------------------------------------------------------------------- per model
 
 CHAT_MODELS = ("base", "sft")  # models with a chat template that were trained to follow it (CPT is not)
+TRANSLATION_CHAT_MODELS = ("sft",)  # the chat request for a translation (few-shot: every model)
 MEASURE_KEYS = {"language_share": "language_share", "dictionary_acceptance": "dictionary",
                 "distinct_1": "distinct_1", "distinct_2": "distinct_2", "repetition_4": "repetition_4"}
 
@@ -387,12 +388,22 @@ def evaluate_model(model, tokenizer, name: str, inputs: dict, cfg: dict, setting
     """Generate every proficiency set with `model` (greedy, then once per sample seed) and measure it.
 
     inputs: {"continuations": [prompts], "chat": [messages], "translation": translation.json's dict or None}.
-    Returns ({"greedy": {measure: value}, "sampled": {measure: mean over seeds}, "seeds": {seed: {...}}},
+    Returns ({"greedy": {measure: value}, "sampled": {measure: mean over seeds}, "seeds": {seed: {...}},
+    "cpu_seconds": {set: CPU seconds of its generations}},
     samples: [{"model", "set", "decoding", "prompt", "output"}])."""
     tr = inputs.get("translation")
     chat = name in CHAT_MODELS
     runs = [("greedy", None)] + [("sampled", s) for s in cfg["sample_seeds"]]
-    per_run, samples = {}, []
+    per_run, samples, cpu = {}, [], {}
+
+    def gen_timed(set_name, *args, **kwargs):  # generate_batch, its CPU seconds summed per set
+        import time
+
+        start = time.process_time()
+        out = generate_batch(model, tokenizer, *args, **kwargs)
+        cpu[set_name] = round(cpu.get(set_name, 0.0) + time.process_time() - start, 1)
+        return out
+
     for decoding, seed in runs:
         kw = settings[decoding]
         seed_ = 0 if seed is None else seed
@@ -401,24 +412,23 @@ def evaluate_model(model, tokenizer, name: str, inputs: dict, cfg: dict, setting
             tname, tcfg = tr["target_name"], cfg["translation"]
             refs = [t for _, t in tr["pairs"]]
             srcs = [s for s, _ in tr["pairs"]]
-            hyp = generate_batch(model, tokenizer, [fewshot_prompt(tr["shots"], s, tname) for s in srcs],
-                                 tcfg["max_new_tokens"], kw, seed_, batch_size, first_line=True)
+            hyp = gen_timed("translation", [fewshot_prompt(tr["shots"], s, tname) for s in srcs],
+                            tcfg["max_new_tokens"], kw, seed_, batch_size, first_line=True)
             m["translation_chrf"] = chrf(hyp, refs)
             m["translation_language_share"] = language_share(hyp, language)
             outs["translation"] = list(zip(srcs, hyp))
-            if chat:
-                hyp = generate_batch(model, tokenizer, [chat_text(tokenizer, translation_request(s, tname))
-                                                        for s in srcs], tcfg["max_new_tokens"], kw, seed_, batch_size)
+            if name in TRANSLATION_CHAT_MODELS:
+                hyp = gen_timed("translation_chat", [chat_text(tokenizer, translation_request(s, tname)) for s in srcs],
+                                tcfg["max_new_tokens"], kw, seed_, batch_size)
                 m["translation_chat_chrf"] = chrf(hyp, refs)
                 outs["translation_chat"] = list(zip(srcs, hyp))
         if inputs["continuations"]:
-            gen = generate_batch(model, tokenizer, inputs["continuations"], cfg["max_new_tokens"], kw, seed_,
-                                 batch_size)
+            gen = gen_timed("continuation", inputs["continuations"], cfg["max_new_tokens"], kw, seed_, batch_size)
             m.update(set_measures("continuation", gen, language, speller))
             outs["continuation"] = list(zip(inputs["continuations"], gen))
         if chat and inputs["chat"]:
-            gen = generate_batch(model, tokenizer, [chat_text(tokenizer, msg, system_prompt) for msg in inputs["chat"]],
-                                 cfg["chat_max_new_tokens"], kw, seed_, batch_size)
+            gen = gen_timed("chat", [chat_text(tokenizer, msg, system_prompt) for msg in inputs["chat"]],
+                            cfg["chat_max_new_tokens"], kw, seed_, batch_size)
             m.update(set_measures("chat", gen, language, speller))
             outs["chat"] = list(zip(inputs["chat"], gen))
         per_run[(decoding, seed)] = m
@@ -427,7 +437,7 @@ def evaluate_model(model, tokenizer, name: str, inputs: dict, cfg: dict, setting
                          "prompt": p, "output": o} for s, pairs in outs.items() for p, o in pairs]
     greedy = per_run[("greedy", None)]
     seeds = {seed: per_run[("sampled", seed)] for seed in cfg["sample_seeds"]}
-    result = {"greedy": greedy, "sampled": {}, "seeds": {str(s): v for s, v in seeds.items()}}
+    result = {"greedy": greedy, "sampled": {}, "seeds": {str(s): v for s, v in seeds.items()}, "cpu_seconds": cpu}
     for key in greedy:
         values = [v[key] for v in seeds.values() if v.get(key) is not None]
         if values:
