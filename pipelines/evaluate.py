@@ -57,6 +57,9 @@ def proficiency_inputs(pcfg: dict, params: dict, blocks_tok, separator: str):
     val = load_blocks(Path("data/tokens/val.npy"))
     prompts, human = prof.continuation_prompts(blocks_tok, val, pcfg["continuations"], pcfg["prompt_tokens"],
                                                pcfg["max_new_tokens"], separator)
+    if pcfg["continuations"] and not prompts:
+        raise InputError(f"evaluate.proficiency.continuations: no held-out prompt of 3 whole words in the first "
+                         f"{pcfg['prompt_tokens']} tokens of a data/tokens/val.npy block: raise prompt_tokens")
     reference = {k: v for k, v in prof.set_measures("continuation", human, language, speller).items()
                  if v is not None} if human else {}
     about = {k: v for k, v in (tr or {}).items() if k not in ("shots", "pairs")}

@@ -197,7 +197,7 @@ def stage_repo(root, tok, test_cache, models=True, **proficiency):
                               chat_prompts=["Ich bin müde.", "Hallo!"], gates={**params["evaluate"]["gates"],
                                                                                "enabled": False})
     p = params["evaluate"]["proficiency"]
-    p.update(continuations=2, prompt_tokens=8, max_new_tokens=10, chat_max_new_tokens=4, sample_seeds=[0, 1])
+    p.update(continuations=2, prompt_tokens=16, max_new_tokens=10, chat_max_new_tokens=4, sample_seeds=[0, 1])
     p["translation"].update(sentences=3, shots=1, max_new_tokens=4)
     p.update(proficiency)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
