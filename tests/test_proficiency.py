@@ -243,7 +243,8 @@ def test_eval_data_and_evaluate_stages_report_proficiency(tmp_path, smollm2_toke
     rows = (tmp_path / "reports/evaluate/proficiency_translation.csv").read_text().splitlines()
     assert rows[0] == "label,model,measure,decoding,chrf" and len(rows) == 1 + 3 * 2 + 1 * 2
     text = (tmp_path / "reports/evaluate/proficiency_text.csv").read_text()
-    assert "continuation_dictionary (greedy) / base" in text and "/ held-out text" in text
+    assert "continuation_language_share (greedy) / base" in text
+    assert "continuation_dictionary (human) / held-out text" in text
     samples = json.loads((tmp_path / "reports/evaluate/proficiency_samples.json").read_text())
     assert {(s["model"], s["set"]) for s in samples} >= {("base", "translation"), ("sft", "chat")}
 
