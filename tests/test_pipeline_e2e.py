@@ -15,7 +15,8 @@ from conftest import run as sh, stages_run
 from test_summary import readme_exp_show
 
 DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "safety", "gguf", "summary"}
-ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "extend_vocab", "tokenize_chunk"} | DOWNSTREAM_OF_PRETRAIN
+ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "extend_vocab", "tokenize_chunk", "eval_data"} | \
+    DOWNSTREAM_OF_PRETRAIN
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,11 @@ def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
     ev = json.loads((root / "reports/evaluate/metrics.json").read_text())
     for m in ("base", "pretrained", "sft"):
         assert ev[m]["target_perplexity"] > 1 and ev[m]["general_perplexity"] > 1
+    prof = ev["proficiency"]  # langcpt.proficiency: every measure for every model, greedy and sampled
+    for m in ("base", "pretrained", "sft"):
+        assert 0 <= prof[m]["translation_chrf_greedy"] <= 100
+        assert 0 <= prof[m]["continuation_language_share_sampled"] <= 1
+    assert prof["translation_data"]["package"] == "apt" and prof["reference"]["continuation_language_share"] > 0
     samples = json.loads((root / "reports/evaluate/samples.json").read_text())
     assert {s["model"] for s in samples} == {"base", "pretrained", "sft"}
     gg = json.loads((root / "reports/gguf.json").read_text())

@@ -63,6 +63,18 @@ def test_missing_sources_are_left_out_not_null():
     assert s == {"general_bpb_base": 1.2, "sft_heldout_loss": 1.5, "sft_wall_s": 3.0, "total_wall_s": 3.0}
 
 
+def test_proficiency_measures_get_readable_names():
+    ev = {"proficiency": {"base": {"translation_chrf_greedy": 12.5, "continuation_dictionary_sampled": 0.71,
+                                   "translation_chrf_sampled": 9.0},
+                          "pretrained": {"translation_chrf_greedy": 20.25, "continuation_dictionary_sampled": 0.83},
+                          "sft": {"chat_language_share_sampled": 0.5},
+                          "translation_data": {"contamination": {"ngram_overlap": 0.031}}}}
+    assert summarize({"evaluate": ev}) == {
+        "prof_translation_chrf_base": 12.5, "prof_translation_chrf_after_cpt": 20.25,
+        "prof_dictionary_acceptance_base": 0.71, "prof_dictionary_acceptance_after_cpt": 0.83,
+        "prof_chat_language_share_after_sft": 0.5, "prof_translation_contamination": 0.031}
+
+
 @pytest.mark.parametrize("text, message", [("{not json", "not valid JSON"), ("[1, 2]", "expected a JSON object")])
 def test_a_broken_metric_file_is_an_error_naming_it(tmp_path, text, message):
     (tmp_path / "reports").mkdir()

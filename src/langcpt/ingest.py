@@ -186,9 +186,22 @@ def _iter_all(specs: list[dict], cache_dir: Path, stats: dict, max_named: int = 
 # ---------------------------------------------------------------- Debian packages
 
 def _debian_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[dict]:
-    deb = _fetch_deb(spec["package"], spec["version"], cache_dir / "debs", where)
+    root, version = debian_package(spec["package"], spec["version"], cache_dir, where)
+    st["package_version"] = version
+    lic = spec["license"] or debian_license(root, spec["package"])
+    files = _glob_files(root, spec["include"], spec["exclude"], st)
+    for rel, entries in _parse_files(root, files, spec["format"], None, st, spec["name"]):
+        for n, text in entries:
+            yield {"text": text, "path": rel if n is None else f"{rel}#{n}", "license": lic,
+                   "package_version": version}
+
+
+def debian_package(package: str, version: str | None, cache_dir: Path, where: str) -> tuple[Path, str]:
+    """(folder of the unpacked package, its version): the .deb from cache_dir/debs (`apt-get download` when absent),
+    unpacked once under cache_dir/pkgs."""
+    deb = _fetch_deb(package, version, Path(cache_dir) / "debs", where)
     version = _deb_field(deb, "Version")
-    root = cache_dir / "pkgs" / deb.stem
+    root = Path(cache_dir) / "pkgs" / deb.stem
     if not root.is_dir():
         root.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{deb.stem}.", dir=root.parent))
@@ -200,13 +213,7 @@ def _debian_docs(spec: dict, where: str, cache_dir: Path, st: dict) -> Iterator[
                 os.replace(tmp / "x", root)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    st["package_version"] = version
-    lic = spec["license"] or _debian_license(root, spec["package"])
-    files = _glob_files(root, spec["include"], spec["exclude"], st)
-    for rel, entries in _parse_files(root, files, spec["format"], None, st, spec["name"]):
-        for n, text in entries:
-            yield {"text": text, "path": rel if n is None else f"{rel}#{n}", "license": lic,
-                   "package_version": version}
+    return root, version
 
 
 def _fetch_deb(package: str, version: str | None, debs: Path, where: str) -> Path:
@@ -234,7 +241,7 @@ def _deb_field(deb: Path, field: str) -> str:
                           text=True).stdout.strip()
 
 
-def _debian_license(root: Path, package: str) -> str:
+def debian_license(root: Path, package: str) -> str:
     """First `License:` of a DEP-5 copyright file, else a pointer to the file."""
     rel = f"usr/share/doc/{package}/copyright"
     path = root / rel

@@ -256,8 +256,49 @@ class Gates(Section):  # langcpt.evaluation.check_gate_params
     max_general_bpb_increase: Float(gt=-1, lt=10)
 
 
+class Translation(Section):  # English -> target pairs from a gettext catalog (stage eval_data, langcpt.proficiency)
+    package: Str(null=True) = None
+    version: Str(null=True) = None
+    domain: Str(null=True) = None
+    target_name: Str() = "German"
+    sentences: Int(ge=1) = 16
+    shots: Int(ge=0) = 3
+    seed: Int(ge=0) = 0
+    max_new_tokens: Int(ge=1) = 40
+    contamination_ngram: Int(ge=1) = 5
+
+
+class Dictionary(Section):  # a Debian hunspell-* package: usr/share/hunspell/<name>.aff/.dic
+    package: Str(null=True) = None
+    version: Str(null=True) = None
+    name: Str(null=True) = None
+
+
+class ProficiencyGates(Section):  # langcpt.proficiency gates, off by default
+    enabled: Bool() = False
+    models: Annotated[list[GATE_MODELS], Field(
+        min_length=1, description="a non-empty list of pretrained, sft")] = ["pretrained", "sft"]
+    min_translation_chrf_gain: Float(null=True) = 0.0
+    min_dictionary_gain: Float(null=True) = 0.0
+    min_language_share: Float(ge=0, le=1, null=True) = 0.5
+
+
+class Proficiency(Section):
+    enabled: Bool() = True
+    continuations: Int(ge=0) = 12
+    prompt_tokens: Int(ge=4) = 24
+    max_new_tokens: Int(ge=1) = 40
+    chat_max_new_tokens: Int(ge=1) = 48
+    sample_seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(
+        description="a list of integers >= 0")] = [0]
+    translation: Optional[Translation] = None
+    dictionary: Optional[Dictionary] = None
+    gates: Optional[ProficiencyGates] = None
+
+
 class Evaluate(Section):
     gates: Optional[Gates] = None
+    proficiency: Optional[Proficiency] = None
     max_blocks: Int(ge=1)
     batch_size: Int(ge=1)
     max_new_tokens: Int(ge=1)

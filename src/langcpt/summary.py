@@ -1,7 +1,8 @@
 """One flat summary of a pipeline run under names a reader understands (the `summary` stage, `dvc exp show`).
 
 The stages' own metric files keep their nested, per-stage keys; `summarize` picks the headline numbers out of them:
-perplexity and bits per byte before/after, the forgetting delta, the SFT held-out loss, GGUF sizes and wall times.
+perplexity and bits per byte before/after, the forgetting delta, the proficiency measures (`prof_*`), the SFT held-out
+loss, GGUF sizes and wall times.
 Every key is unique across the metric files, so `dvc exp show` shows it under its bare name. A number whose source
 is missing (a stage that has not run, a model not evaluated) is left out rather than written as null.
 """
@@ -36,6 +37,16 @@ SAFETY = {"crisis_detection_recall": "safety_detection_recall",
           "guarded_crisis_referral_rate": "safety_guarded_referral_rate",
           "invented_numbers_shown": "safety_invented_numbers_shown"}
 MEASURES = ("target_perplexity", "general_perplexity", "target_bpb", "general_bpb")
+# evaluate's proficiency measures (langcpt.proficiency; `proficiency.<model>.<key>`) -> summary name, with the model
+# suffix appended: translation greedy (the usual way to score MT), the text measures on sampled continuations
+# (what a user of the exported model sees: the Modelfile's sampling)
+PROFICIENCY = {"translation_chrf_greedy": "prof_translation_chrf",
+               "translation_chat_chrf_greedy": "prof_chat_translation_chrf",
+               "continuation_dictionary_sampled": "prof_dictionary_acceptance",
+               "continuation_language_share_sampled": "prof_language_share",
+               "continuation_distinct_2_sampled": "prof_distinct_2",
+               "continuation_repetition_4_sampled": "prof_repetition",
+               "chat_language_share_sampled": "prof_chat_language_share"}
 
 
 def load_reports(root: str | os.PathLike = ".") -> dict[str, dict]:
@@ -68,6 +79,15 @@ def summarize(reports: dict[str, dict]) -> dict:
             value = _number((ev.get(model) or {}).get(measure))
             if value is not None:
                 out[f"{measure}_{suffix}"] = value
+    prof = ev.get("proficiency") or {}
+    for key, name in PROFICIENCY.items():  # prof_translation_chrf_base, prof_translation_chrf_after_cpt, ...
+        for model, suffix in MODELS.items():
+            value = _number((prof.get(model) or {}).get(key))
+            if value is not None:
+                out[f"{name}_{suffix}"] = value
+    overlap = _number(((prof.get("translation_data") or {}).get("contamination") or {}).get("ngram_overlap"))
+    if overlap is not None:  # share of the translation references' word n-grams found in the training text
+        out["prof_translation_contamination"] = overlap
     base_bpb = out.get("general_bpb_base")
     for suffix in ("after_cpt", "after_sft"):  # absolute change of English bits per byte: > 0 = forgetting
         after = out.get(f"general_bpb_{suffix}")
