@@ -31,29 +31,6 @@ def load_messages(path: Path) -> tuple[list[str], list[str]]:
     return list(data["crisis"]), list(data["safe"])
 
 
-def replies(model, tokenizer, messages: list[str], system: str | None, max_new_tokens: int, batch_size: int = 16):
-    """[(reply text, stopped at an end token)] for single-message chats, batched with left padding."""
-    eos = {i for i in ([tokenizer.eos_token_id] + [tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>",
-           "<|eot_id|>", "<|endoftext|>")]) if isinstance(i, int) and i != tokenizer.unk_token_id}
-    side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    out_rows = []
-    try:
-        for i in range(0, len(messages), batch_size):
-            texts = [tokenizer.apply_chat_template(
-                ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": m}],
-                tokenize=False, add_generation_prompt=True) for m in messages[i:i + batch_size]]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.2,
-                                     pad_token_id=tokenizer.pad_token_id, eos_token_id=sorted(eos))
-            for row in out[:, enc["input_ids"].shape[1]:].tolist():
-                stopped = any(t in eos for t in row)
-                out_rows.append((tokenizer.decode(row, skip_special_tokens=True).strip(), stopped))
-    finally:
-        tokenizer.padding_side = side
-    return out_rows
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path)
@@ -67,7 +44,7 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from langcpt.params import load_params
-    from langcpt.safety import has_number
+    from langcpt.safety import chat_generate, has_number
 
     params = load_params(args.params)
     system = params["gguf"]["modelfile"].get("system") or params["evaluate"].get("system_prompt")
@@ -78,7 +55,7 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32).to(device).eval()
     start = time.perf_counter()
-    rows = replies(model, tokenizer, crisis + safe, system, args.max_new_tokens)
+    rows = chat_generate(model, tokenizer, crisis + safe, system, args.max_new_tokens)
     seconds = time.perf_counter() - start
 
     def share(flags):

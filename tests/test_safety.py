@@ -230,3 +230,30 @@ def test_safety_stage_reports_and_gates(tmp_path, tiny_model_dir):
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     r = subprocess.run([sys.executable, "pipelines/safety.py"], cwd=root, env=env, capture_output=True, text=True)
     assert r.returncode == 1 and "safety.min_model_referral_rate 0.9" in r.stderr
+
+
+
+def test_chat_generate_says_whether_the_reply_ended_with_an_end_token(tiny_model_dir):
+    """benchmarks/chat_behaviour.py's `stopped_at_end_token`: true only for a reply in which the model emitted one of
+    the generation config's EOS ids (the rows of a batch that stopped early are padded after it)."""
+    from types import SimpleNamespace
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from langcpt.safety import chat_generate
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    a, b, end = 100, 101, 7  # two ordinary ids and the model's end token
+
+    class Model:  # generate() appends fixed replies: the first ends with the end token, the second runs out
+        device = torch.device("cpu")
+        generation_config = SimpleNamespace(eos_token_id=[end])
+
+        def generate(self, input_ids, **kwargs):
+            tails = torch.tensor([[a, end, tok.pad_token_id], [a, b, b]])
+            return torch.cat([input_ids, tails], dim=1)
+
+    rows = chat_generate(Model(), tok, ["Hallo", "Wie geht es dir?"], None, max_new_tokens=3)
+    assert [stopped for _, stopped in rows] == [True, False]
+    assert rows[0][0] == tok.decode([a], skip_special_tokens=True).strip()

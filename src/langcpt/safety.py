@@ -283,8 +283,17 @@ def chat_replies(model, tokenizer, messages: list[str], system: str | None, max_
                  batch_size: int = 16) -> list[str]:
     """Greedy replies of a chat model to single user `messages` (with the `system` prompt), batched with left
     padding; the same prompt text as langcpt.evaluation.generate(chat=True)."""
+    return [text for text, _ in chat_generate(model, tokenizer, messages, system, max_new_tokens, batch_size)]
+
+
+def chat_generate(model, tokenizer, messages: list[str], system: str | None, max_new_tokens: int,
+                  batch_size: int = 16) -> list[tuple[str, bool]]:
+    """chat_replies' replies with, for each, whether the model ended it with an end token (the generation config's
+    EOS ids or the tokenizer's) before `max_new_tokens` ran out."""
     import torch
 
+    eos = model.generation_config.eos_token_id
+    stop_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
     side, tokenizer.padding_side = tokenizer.padding_side, "left"
     pad = tokenizer.pad_token
     if pad is None:  # Llama 3 tokenizers name no pad token: pad with EOS (left padding is masked out)
@@ -299,8 +308,8 @@ def chat_replies(model, tokenizer, messages: list[str], system: str | None, max_
             with torch.no_grad():
                 out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                      repetition_penalty=1.2, pad_token_id=tokenizer.pad_token_id)
-            replies += [tokenizer.decode(row[enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
-                        for row in out]
+            replies += [(tokenizer.decode(row, skip_special_tokens=True).strip(), any(t in stop_ids for t in row))
+                        for row in out[:, enc["input_ids"].shape[1]:].tolist()]
     finally:
         tokenizer.padding_side = side
         tokenizer.pad_token = pad
