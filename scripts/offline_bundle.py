@@ -69,8 +69,8 @@ def resolve(reqs: list[str], python_version: str, wheelhouse: list[str]) -> dict
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                        "--target", str(Path(tmp) / "t"), "--report", str(report), *target_args(python_version, wheelhouse),
-                        *reqs], check=True)
+                        "--target", str(Path(tmp) / "t"), "--report", str(report),
+                        *target_args(python_version, wheelhouse), *reqs], check=True)
         return {norm(i["metadata"]["name"]): i["metadata"]["version"]
                 for i in json.loads(report.read_text())["install"]}
 
@@ -99,8 +99,8 @@ def pack(args) -> None:
         wheels.mkdir()
         if need:
             subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(wheels),
-                            *target_args(args.python_version, args.wheelhouse), *[f"{n}=={v}" for n, v in sorted(need.items())]],
-                           check=True)
+                            *target_args(args.python_version, args.wheelhouse),
+                            *[f"{n}=={v}" for n, v in sorted(need.items())]], check=True)
         for w in args.extra_wheel:
             (wheels / Path(w).name).write_bytes(Path(w).read_bytes())
         tar_path = Path(tmp) / "bundle.tar"
@@ -167,7 +167,8 @@ def main() -> None:
     p.add_argument("--add", nargs="*", default=[], help="requirements put in (e.g. mlflow-skinny==3.17.2 alembic)")
     p.add_argument("--extra-wheel", nargs="*", default=[], help="wheels built here (llama-cpp-python has no wheel)")
     p.add_argument("--wheelhouse", nargs="*", default=[], help="folders of wheels built here (pip --find-links)")
-    p.add_argument("--files", nargs="*", default=[], help="paths sent too, SRC or SRC:DEST (e.g. data/cache, /srv/dvc-remote:remote)")
+    p.add_argument("--files", nargs="*", default=[],
+                   help="paths sent too, SRC or SRC:DEST (e.g. data/cache, /srv/dvc-remote:remote)")
     p.add_argument("--part-mb", type=float, default=60.0)
     p.set_defaults(fn=pack)
     u = sub.add_parser("unpack", help="join the parts, check them, install the wheels into DEST/site")
