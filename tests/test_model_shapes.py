@@ -139,6 +139,7 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
         params["paths"] = {"allow_outside_repo": True}
     params["tokenize"]["separator_token"] = "<|endoftext|>"
     params["evaluate"]["gates"]["enabled"] = False  # the quality gates are about a pretrained base, not a random one
+    params["evaluate"]["proficiency"]["enabled"] = False  # needs eval_data's files (tests/test_proficiency.py)
     params["pretrain"]["max_steps"] = 2
     (d / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     run([sys.executable, "pipelines/base.py"], d, env)
