@@ -136,7 +136,8 @@ def test_mlflow_servers_the_project_starts_listen_on_loopback():
     texts = {p: p.read_text(encoding="utf-8") for p in [REPO / "README.md", REPO / "Makefile",
                                                         *(REPO / "scripts").glob("*"), *(REPO / "tests").glob("*.py"),
                                                         *(REPO / "src").rglob("*.py"), *(REPO / "pipelines").glob("*.py")]
-             if p.is_file() and p.name != "test_security.py"}
+             if p.is_file() and p.name not in ("test_security.py", "test_server.py")}  # these two test that the
+    # wildcard address is refused (test_server.py: the chat server exits 1 on --host 0.0.0.0 without --allow-remote)
     found = 0
     for path, text in texts.items():
         assert "0.0.0.0" not in text, path
