@@ -120,7 +120,7 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
     (d / "models").mkdir(parents=True)
     (d / "data" / "sft").mkdir(parents=True)
     (d / "data" / "tokens").symlink_to(src / "data" / "tokens")
-    for f in ("data/sft/support_de.jsonl", "data/safety"):
+    for f in ("data/sft/support_de.jsonl", "data/safety", "models/detector"):  # detector: the safety stage's
         (d / f).symlink_to(src / f)
     shutil.copytree(src / "pipelines", d / "pipelines")
     params = yaml.safe_load((src / "params.yaml").read_text())
