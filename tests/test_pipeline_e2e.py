@@ -15,7 +15,8 @@ from conftest import run as sh, stages_run
 from test_summary import readme_exp_show
 
 DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "safety", "gguf", "summary"}
-ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "extend_vocab", "tokenize_chunk", "eval_data"} | \
+ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "extend_vocab", "tokenize_chunk", "eval_data",
+              "detector"} | \
     DOWNSTREAM_OF_PRETRAIN
 
 
