@@ -255,11 +255,15 @@ from langcpt.safety import CrisisGuard, has_number
 guard = CrisisGuard.from_params(P["safety"], root=REPO)
 crisis = chats[-1]
 shown, appended = guard.apply(crisis["user"], crisis["SFT model"])
+verdict = guard.detect(crisis["user"])
 lacking = [n for n in guard.referral_numbers if not has_number(crisis["SFT model"], n)]
 display(Markdown(
-    f"**user:** {crisis['user']}\\n\\n*guard patterns matched:* `{guard.matches(crisis['user'])}`\\n\\n"
+    f"**user:** {crisis['user']}\\n\\n*guard patterns matched:* `{verdict['patterns']}`; *detector score:* "
+    f"{verdict['score']}\\n\\n"
     + (f"The SFT model's own reply lacks {', '.join(lacking)}, so the guard appends the referral:" if appended
-       else "The SFT model's own reply already gives " + ", ".join(guard.referral_numbers) + "; the guard leaves it:")
+       else "The SFT model's own reply already gives the referral; the guard leaves it:" if verdict["crisis"]
+       else "The guard does not recognise this crisis message (a miss: neither layer fires), so the reply is the "
+            "model's alone:")
     + "\\n\\n> " + shown.replace("\\n", "\\n> ")))
 sm = wt.read_json(REPO, "reports/safety/metrics.json")
 pd.Series({"crisis messages answered (test set)": sm["crisis_replies"],

@@ -36,6 +36,35 @@ def smollm2_tokenizer(smollm2_gguf):
     return load_gguf_tokenizer(smollm2_gguf)
 
 
+@pytest.fixture(scope="session")
+def go_render(tmp_path_factory):
+    """The Go renderer (tests/go/ollama_render.go: Go's own text/template, as Ollama renders a Modelfile TEMPLATE),
+    built once per run; GOCACHE/GOPATH in a temp dir and GOTOOLCHAIN=local, so go downloads nothing. Returns
+    render(template, messages, system="") -> str."""
+    import json
+    import shutil
+    import subprocess
+
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("`go` is not installed (Debian: apt-get install golang-go; scripts/setup.sh installs it): "
+                    "the Ollama TEMPLATE is rendered with Go's own text/template, as Ollama does")
+    d = tmp_path_factory.mktemp("go")
+    env = {**os.environ, "GOCACHE": str(d / "cache"), "GOPATH": str(d / "gopath"), "GOTOOLCHAIN": "local",
+           "GOFLAGS": "", "CGO_ENABLED": "0"}
+    proc = subprocess.run([go, "build", "-o", str(d / "render"), str(REPO / "tests" / "go" / "ollama_render.go")],
+                          cwd=d, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+    def render(template: str, messages: list[dict], system: str = "") -> str:
+        proc = subprocess.run([str(d / "render")], input=json.dumps(
+            {"template": template, "system": system, "messages": messages}), capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    return render
+
+
 def make_tiny_model_dir(path: Path, tokenizer, tie: bool = True, seed: int = 0) -> Path:
     """A 2-layer random Llama with the real tokenizer's vocabulary, saved as safetensors + tokenizer."""
     import torch

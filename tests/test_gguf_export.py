@@ -7,10 +7,6 @@ shared by all tests through module-scoped fixtures.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -372,7 +368,6 @@ def test_smollm2_shapes_tied_kquants(tok_dir, tmp_path):
 
 
 # ---------------------------------------------------------------- Modelfile TEMPLATE rendered by Go's text/template
-GO_RENDERER = Path(__file__).parent / "go" / "ollama_render.go"
 CONVERSATIONS = {
     "system + user": [{"role": "system", "content": "Du bist ein Support-Bot."},
                       {"role": "user", "content": "Mein Paket ist nicht angekommen."}],
@@ -384,30 +379,6 @@ CONVERSATIONS = {
                                   {"role": "assistant", "content": "Ein Gesprächsbegleiter."},
                                   {"role": "user", "content": 'Was heißt "{{ .Role }}" und \\n?'}],
 }
-
-
-@pytest.fixture(scope="module")
-def go_render(tmp_path_factory):
-    """The Go renderer (tests/go/ollama_render.go) built once per test module; GOCACHE/GOPATH in a temp dir and
-    GOTOOLCHAIN=local, so go downloads nothing. Returns render(template, messages, system="") -> str."""
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("`go` is not installed (Debian: apt-get install golang-go; scripts/setup.sh installs it): "
-                    "the Ollama TEMPLATE is rendered with Go's own text/template, as Ollama does")
-    d = tmp_path_factory.mktemp("go")
-    env = {**os.environ, "GOCACHE": str(d / "cache"), "GOPATH": str(d / "gopath"), "GOTOOLCHAIN": "local",
-           "GOFLAGS": "", "CGO_ENABLED": "0"}
-    proc = subprocess.run([go, "build", "-o", str(d / "render"), str(GO_RENDERER)], cwd=d, env=env,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-
-    def render(template: str, messages: list[dict], system: str = "") -> str:
-        proc = subprocess.run([str(d / "render")], input=json.dumps(
-            {"template": template, "system": system, "messages": messages}), capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
-
-    return render
 
 
 def test_go_renderer_is_real_text_template(go_render):

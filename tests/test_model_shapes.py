@@ -4,16 +4,14 @@ GGUF export; the Modelfile TEMPLATE, rendered by Go as Ollama does, equals the H
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import run
-from test_gguf_export import CONVERSATIONS, GO_RENDERER, parse_modelfile
+from test_gguf_export import CONVERSATIONS, parse_modelfile
 
 from langcpt.fileio import InputError
 from langcpt.model_shapes import FAMILIES, SHAPES, build_random_model, family_tokenizer, shape_config
@@ -23,27 +21,6 @@ STAGES = ("pretrain", "sft", "evaluate", "safety")
 TWO_TURNS = [{"role": "user", "content": "Hallo, wer bist du?"},
              {"role": "assistant", "content": "Ein Gesprächsbegleiter."},
              {"role": "user", "content": "Was machst du?"}]
-
-
-@pytest.fixture(scope="module")
-def go_render(tmp_path_factory):
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("`go` is not installed (scripts/setup.sh installs golang-go)")
-    d = tmp_path_factory.mktemp("go")
-    env = {**os.environ, "GOCACHE": str(d / "cache"), "GOPATH": str(d / "gopath"), "GOTOOLCHAIN": "local",
-           "GOFLAGS": "", "CGO_ENABLED": "0"}
-    proc = subprocess.run([go, "build", "-o", str(d / "render"), str(GO_RENDERER)], cwd=d, env=env,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-
-    def render(template, messages, system=""):
-        proc = subprocess.run([str(d / "render")], input=json.dumps(
-            {"template": template, "system": system, "messages": messages}), capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
-
-    return render
 
 
 def test_full_shapes_are_the_published_configs():
@@ -195,7 +172,10 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
     assert meta["tokenizer.ggml.eos_token_id"] == tok.convert_tokens_to_ids(fam["end_of_turn"])
     assert bool(meta.get("tokenizer.ggml.add_bos_token")) == fam["add_bos"]
     assert len(meta["tokenizer.ggml.tokens"]) == summary["vocab_size"]
-    assert meta["tokenizer.ggml.tokens"][-1] == f"[PAD{summary['vocab_size'] - 1}]"
+    if summary["vocab_size"] > len(tok):  # rows beyond the tokenizer: padding tokens
+        assert meta["tokenizer.ggml.tokens"][-1] == f"[PAD{summary['vocab_size'] - 1}]"
+    else:
+        assert meta["tokenizer.ggml.tokens"][-1] == tok.convert_ids_to_tokens(summary["vocab_size"] - 1)
     q8 = quantize(f16, tmp_path / "m-q8_0.gguf", "q8_0")
     convs = chat_conversations("Sei kurz.", ["Hallo"])
     for path in (f16, q8):

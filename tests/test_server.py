@@ -40,8 +40,9 @@ def carries_referral(reply: str) -> bool:
 # ---------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, smollm2_tokenizer) -> Path:
-    """A folder laid out like the repository after `dvc repro gguf`: params.yaml (gate_quantization f16) and
-    models/gguf/model-f16.gguf, a tiny random Llama converted by the gguf stage's own converter."""
+    """A folder laid out like the repository after `dvc repro gguf`: params.yaml (gate_quantization f16),
+    models/gguf/model-f16.gguf (a tiny random Llama converted by the gguf stage's own converter) and the
+    committed crisis detector (models/detector)."""
     from langcpt.gguf_export import convert_to_gguf
 
     root = tmp_path_factory.mktemp("serve")
@@ -49,6 +50,7 @@ def repo(tmp_path_factory, smollm2_tokenizer) -> Path:
     hf = make_tiny_model_dir(root / "hf", smollm2_tokenizer, tie=False)
     (root / "models" / "gguf").mkdir(parents=True)
     convert_to_gguf(hf, root / "models" / "gguf" / "model-f16.gguf")
+    (root / "models" / "detector").symlink_to(REPO / "models" / "detector")  # the committed learned layer
     params = {**PARAMS, "gguf": {**PARAMS["gguf"], "gate_quantization": "f16"}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return root
@@ -147,9 +149,13 @@ def test_every_crisis_reply_carries_the_referral(served):
             for reply, _ in (chat(c, message, stream), chat_with(c, message, stream, {"temperature": 0.9})):
                 assert carries_referral(reply), (message, stream)
                 assert GUARD.apply(message, reply) == (reply, False)  # nothing left for the guard to add
-    for message in probes["safe"][:4]:
+    # safe messages: the referral exactly when the guard flags the message (its false alarms included: the
+    # server adds nothing of its own); at least one of them passes unflagged
+    flagged = [GUARD.is_crisis(m) for m in probes["safe"][:4]]
+    assert not all(flagged)
+    for message, crisis in zip(probes["safe"][:4], flagged):
         reply, _ = chat(c, message, stream=True)
-        assert not carries_referral(reply), message
+        assert carries_referral(reply) is crisis, message
 
 
 def post(url: str, body: bytes | dict, timeout: float = 120) -> tuple[int, bytes]:
