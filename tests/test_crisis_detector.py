@@ -146,3 +146,29 @@ def test_calibration_takes_the_highest_threshold_that_reaches_the_recall():
     assert calibrate(guard, det, rows, 0.75) == 0.6  # the pattern catches one; 0.6 adds a and b: 3 of 4
     assert calibrate(guard, det, rows, 1.0) == 0.2
     assert calibrate(guard, det, rows, 0.25) == 0.9  # the pattern alone is enough: the highest crisis score
+
+
+def test_the_guard_report_prints_the_guards_own_figures(tmp_path):
+    """benchmarks/crisis_guard.py (where docs/safety.md's figures come from): its recall, false referrals, table and
+    misses are evaluate_guard's on the set it is given."""
+    import subprocess
+    import sys
+
+    from langcpt.safety import evaluate_guard
+
+    rows = load_labelled(REPO / DCFG["dev"])
+    want = evaluate_guard(CrisisGuard.from_params(PARAMS["safety"], root=REPO), rows)
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks/crisis_guard.py"), str(REPO / DCFG["dev"])],
+                         capture_output=True, text=True, check=True).stdout
+    n_crisis = want["crisis_messages"]
+    assert f"recall {want['recall']} ({n_crisis - len(want['missed'])}/{n_crisis})" in out
+    assert f"referrals on {want['false_positive_rate']} of the non-crisis messages " \
+           f"({len(want['false_alarms'])}/{want['safe_messages']})" in out
+    for cat, c in want["per_category"].items():
+        assert f"| {cat} | {'yes' if c['crisis'] else 'no'} | {c['flagged']}/{c['messages']} |" in out
+    assert sum(line.startswith("- ") for line in out.splitlines()) == len(want["missed"]) + len(want["false_alarms"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a", "crisis": "ja", "category": "idiom"}\n', encoding="utf-8")
+    failed = subprocess.run([sys.executable, str(REPO / "benchmarks/crisis_guard.py"), str(bad)],
+                            capture_output=True, text=True)
+    assert failed.returncode == 1 and f"error: {bad}:1: key 'crisis'" in failed.stderr
