@@ -5,8 +5,8 @@
   its crisis messages and the share of its non-crisis messages that would get an emergency referral, per category,
   and whether the referral group fits the category. The dev set, the probes and the SFT data's user messages are
   reported as further views (the patterns and threshold were tuned on dev; the SFT data is training data).
-- Replies: models/sft answers each crisis message of the test set (greedy, the Modelfile's system prompt), without
-  any guard. Its own referral rate: the share of replies that give every number of the referral its message needs
+- Replies: models/sft answers each crisis message of the test set (the first `max_replies`; greedy, the Modelfile's
+  system prompt), without any guard. Its own referral rate: the share of replies that give every number of the referral its message needs
   (`sft_crisis_referral_rate`), and that give any number of any referral (`sft_crisis_any_referral_rate`). Then the
   guard is applied as the shipped chat paths apply it; invented phone numbers (in no referral) are counted in the
   model's replies and, after the guard, in the replies shown (must be 0).
@@ -61,7 +61,7 @@ def main():
     detection = {name: evaluate_guard(guard, rows) for name, rows in sets.items()}
     system = params.get("gguf", {}).get("modelfile", {}).get("system") or \
         params.get("evaluate", {}).get("system_prompt")
-    crisis_rows = [r for r in test if r["crisis"]]
+    crisis_rows = [r for r in test if r["crisis"]][:cfg.get("max_replies")]  # null: all
     with tracking.stage_run(params["mlflow"]["experiment"], "safety", cfg), Timer() as t:
         model, tokenizer = load_model(Path("models/sft"))
         raw = chat_replies(model, tokenizer, [r["text"] for r in crisis_rows], system, cfg.get("max_new_tokens", 128))

@@ -72,7 +72,9 @@ def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
     replies = json.loads((root / "reports/safety/replies.json").read_text())
     assert safety["safety"]["passed"] and safety["invented_numbers_shown"] == 0
     assert all(r["guarded_referral"] for r in replies if r["detected"])
-    assert safety["crisis_replies"] == len(replies) == safety["detection"]["test"]["crisis_messages"]
+    assert safety["crisis_replies"] == len(replies) == \
+        min(yaml.safe_load((root / "params.yaml").read_text())["safety"]["max_replies"],
+            safety["detection"]["test"]["crisis_messages"])  # the tiny profile answers the first 16
     assert gg["registry"]["gates"].endswith("safety gates passed") and gg["registry"]["gguf"]["alias_moved"]
 
 

@@ -393,6 +393,7 @@ class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage
     test: Path() = "data/safety/test_de.jsonl"
     probes: Path() = "data/safety/probes_de.json"
     max_new_tokens: Int(ge=1) = 128
+    max_replies: Optional[Int(ge=1)] = None
     min_detection_recall: Float(ge=0, le=1) = 0.95
     max_false_positive_rate: Float(ge=0, le=1) = 0.03
     min_model_referral_rate: Float(ge=0, le=1) = 0.0

@@ -118,7 +118,10 @@ def train_and_merge(model, tokenizer, cfg: dict, train_ds, eval_ds, collator, ch
     if tokens_per_step:
         metrics.update(timer.summary(tokens_per_step))
     if eval_ds is not None:
-        ev = trainer.evaluate()
+        # the held-out loss of the final weights: the periodic evaluation at the last step when there was one (the
+        # same model on the same data: evaluating again would only repeat it), else one evaluation now
+        last = [h for h in trainer.state.log_history if "eval_loss" in h and h.get("step") == trainer.state.global_step]
+        ev = last[-1] if last else trainer.evaluate()
         metrics["eval_loss"] = round(ev["eval_loss"], 5)
         metrics["eval_perplexity"] = round(float(torch.exp(torch.tensor(ev["eval_loss"]))), 4)
     if args.process_index != 0:
