@@ -7,6 +7,7 @@ The first `dvc repro` runs without any network (`unshare -n`) where network name
 import csv
 import io
 import json
+import re
 
 import pytest
 import yaml
@@ -18,6 +19,15 @@ DOWNSTREAM_OF_PRETRAIN = {"pretrain", "sft", "evaluate", "safety", "gguf", "summ
 ALL_STAGES = {"ingest", "dedup_clean", "data_card", "base", "extend_vocab", "tokenize_chunk", "eval_data",
               "detector"} | \
     DOWNSTREAM_OF_PRETRAIN
+# the tiny profile changes none of the detector's inputs (its messages, the SFT data, safety.*): where the committed
+# dvc.lock is fresh for it, DVC keeps the committed models/detector/detector.json ("didn't change, skipping")
+KEPT_FROM_THE_COMMITTED_LOCK = {"detector"}
+
+
+def ran_every_stage(output: str) -> bool:
+    """Every stage ran, except one whose committed dvc.lock entry already matched (only the detector can)."""
+    kept = set(re.findall(r"Stage '([^']+)' didn't change, skipping", output))
+    return stages_run(output) | kept == ALL_STAGES and kept <= KEPT_FROM_THE_COMMITTED_LOCK
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +40,12 @@ def test_the_whole_pipeline_ran_without_network(repo):
 
     if REASON is not None:
         pytest.skip(f"no network namespace here: {REASON}")
-    assert repo["offline"] and stages_run(repo["first"]) == ALL_STAGES  # every stage, inside `unshare -n`
+    assert repo["offline"] and ran_every_stage(repo["first"])  # every stage, inside `unshare -n`
 
 
 def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
     root = repo["path"]
-    assert stages_run(repo["first"]) == ALL_STAGES
+    assert ran_every_stage(repo["first"])
     raw = [json.loads(line) for line in (root / "data/raw/target.jsonl").read_text().splitlines()]
     assert raw and all(d["text"] and d["source"] and d["license"] for d in raw)
     for f in ("train.npy", "val.npy", "general_val.npy"):
