@@ -256,7 +256,8 @@ guard = CrisisGuard.from_params(P["safety"], root=REPO)
 crisis = chats[-1]
 shown, appended = guard.apply(crisis["user"], crisis["SFT model"])
 verdict = guard.detect(crisis["user"])
-lacking = [n for n in guard.referral_numbers if not has_number(crisis["SFT model"], n)]
+needed = guard.referrals[verdict["group"] or "suicide"].numbers  # the referral of the group the guard names
+lacking = [n for n in needed if not has_number(crisis["SFT model"], n)]
 display(Markdown(
     f"**user:** {crisis['user']}\\n\\n*guard patterns matched:* `{verdict['patterns']}`; *detector score:* "
     f"{verdict['score']}\\n\\n"

@@ -6,10 +6,10 @@
   and whether the referral group fits the category. The dev set, the probes and the SFT data's user messages are
   reported as further views (the patterns and threshold were tuned on dev; the SFT data is training data).
 - Replies: models/sft answers each crisis message of the test set (the first `max_replies`; greedy, the Modelfile's
-  system prompt), without any guard. Its own referral rate: the share of replies that give every number of the referral its message needs
-  (`sft_crisis_referral_rate`), and that give any number of any referral (`sft_crisis_any_referral_rate`). Then the
-  guard is applied as the shipped chat paths apply it; invented phone numbers (in no referral) are counted in the
-  model's replies and, after the guard, in the replies shown (must be 0).
+  system prompt), without any guard. Its own referral rate: the share of replies that give every number of the
+  referral its message needs (`sft_crisis_referral_rate`), and that give any number of any referral
+  (`sft_crisis_any_referral_rate`). Then the guard is applied as the shipped chat paths apply it; invented phone
+  numbers (in no referral) are counted in the model's replies and, after the guard, in the replies shown (must be 0).
 Gates (test set): recall >= min_detection_recall, false alarms <= max_false_positive_rate, every guarded reply with
 its referral and no invented number, the model's own rate >= min_model_referral_rate. The report is written first;
 the gguf stage moves the MLflow alias only when `safety.passed` is true. A failed gate is a warning that names it
