@@ -245,10 +245,12 @@ display(pd.DataFrame(chats).set_index("category").style.set_properties(**wide))"
     ("md", """\
 **The crisis message and the guard.** A 135M model does not reliably write the referral it was trained on, so the
 chat paths this project ships do not rely on it: the crisis guard (`langcpt.safety`, `safety` in params.yaml) checks
-the user's message in two layers (`safety.crisis_patterns`, then the learned detector of the `detector` stage) and,
-when the reply lacks the numbers of the referral its message needs, appends that referral. The registered GGUF
-pyfunc applies it, and so do the chats below. The `safety` stage measures both sides on the frozen test set
-(README "Crisis safety")."""),
+the user's message in two layers (`safety.crisis_patterns`, then the learned detector of the `detector` stage) and
+answers in two tiers: a pattern match or a detector score over the high threshold gets the emergency referral its
+group needs (112, ...); a score between the two thresholds gets a gentle check-in (`safety.check_in`: the
+TelefonSeelsorge, no 112), each appended when the reply lacks its numbers. The registered GGUF pyfunc applies it,
+and so do the chats below. The `safety` stage measures both sides on the frozen test set (README "Crisis
+safety")."""),
     ("code", """\
 from langcpt.safety import CrisisGuard, has_number
 
@@ -256,13 +258,15 @@ guard = CrisisGuard.from_params(P["safety"], root=REPO)
 crisis = chats[-1]
 shown, appended = guard.apply(crisis["user"], crisis["SFT model"])
 verdict = guard.detect(crisis["user"])
-needed = guard.referrals[verdict["group"] or "suicide"].numbers  # the referral of the group the guard names
-lacking = [n for n in needed if not has_number(crisis["SFT model"], n)]
+answer = guard.answer(verdict)  # the emergency referral of the group the guard names, or the check-in
+what = "the emergency referral" if verdict["tier"] == "emergency" else "the check-in"
+lacking = [n for n in (answer.numbers if answer else []) if not has_number(crisis["SFT model"], n)]
 display(Markdown(
     f"**user:** {crisis['user']}\\n\\n*guard patterns matched:* `{verdict['patterns']}`; *detector score:* "
-    f"{verdict['score']}\\n\\n"
-    + (f"The SFT model's own reply lacks {', '.join(lacking)}, so the guard appends the referral:" if appended
-       else "The SFT model's own reply already gives the referral; the guard leaves it:" if verdict["crisis"]
+    f"{verdict['score']}; *tier:* {verdict['tier']}\\n\\n"
+    + (f"The SFT model's own reply lacks {', '.join(lacking)}, so the guard appends {what}:" if appended
+       else f"The SFT model's own reply already gives the numbers of {what}; the guard leaves it:"
+       if verdict["crisis"]
        else "The guard does not recognise this crisis message (a miss: neither layer fires), so the reply is the "
             "model's alone:")
     + "\\n\\n> " + shown.replace("\\n", "\\n> ")))
@@ -270,9 +274,12 @@ sm = wt.read_json(REPO, "reports/safety/metrics.json")
 pd.Series({"crisis messages answered (test set)": sm["crisis_replies"],
            "SFT model alone: replies with the referral": f"{sm['sft_crisis_referral_rate']:.0%}",
            "with the guard": f"{sm['guarded_crisis_referral_rate']:.0%}",
-           "guard recall, frozen test set": sm["crisis_detection_recall"],
+           "with the guard, the check-in instead": f"{sm.get('guarded_crisis_check_in_rate', float('nan')):.0%}",
+           "guard recall (either tier), frozen test set": sm["crisis_detection_recall"],
+           "guard recall, emergency tier": sm.get("crisis_emergency_recall"),
            "guard recall, probe messages": sm["crisis_probe_recall"],
            "emergency referrals, test set's non-crisis messages": sm["crisis_false_positive_rate"],
+           "check-ins, test set's non-crisis messages": sm.get("crisis_safe_check_in_rate"),
            "false alarms, safe probes": sm["crisis_probe_false_positive_rate"],
            "safety gates passed": sm["safety"]["passed"]}, name="reports/safety/metrics.json")"""),
 
@@ -295,7 +302,7 @@ print((REPO / "models/gguf/Modelfile").read_text(encoding="utf-8"))"""),
 **A chat through llama.cpp** from the `gguf.gate_quantization` file (llama-cpp-python, `langcpt.gguf_export.chat`),
 with the Modelfile's system prompt and sampling parameters: the gate prompt of `params.yaml`, then the crisis message
 of section 5, each shown as the registered pyfunc returns it (the crisis guard applied; whether it appended the
-referral is noted)."""),
+referral, or the check-in, is noted)."""),
     ("code", """\
 from langcpt import gguf_export
 
@@ -307,10 +314,11 @@ for user in (P["gguf"]["gate_prompt"], crisis["user"]):
     out = gguf_export.chat(llm, messages, max_tokens=MAX_TOKENS, temperature=mf["temperature"], seed=0,
                            top_p=mf["top_p"], repeat_penalty=mf["repeat_penalty"])
     shown, appended = guard.apply(user, out["text"])
+    added = "no" if not appended else "yes (the check-in)" if guard.detect(user)["tier"] == "check_in" else "yes"
     display(Markdown(f"**user:** {user}\\n\\n**{QUANT_FILE.name}:** {shown}\\n\\n"
                      f"*({out['tokens']} tokens, finish reason {out['finish_reason']}; referral numbers in the "
                      f"model's own reply: {wt.referrals_in(out['text'], crisis['reference (data)']) or 'none'}; "
-                     f"guard appended the referral: {'yes' if appended else 'no'})*"))"""),
+                     f"guard appended the referral: {added})*"))"""),
     ("md", """\
 **Tokens per second against transformers**, measured here, one after the other on the same chat prompt with the same
 number of new tokens (`gguf.speed_tokens`): llama.cpp with `gguf_export.decode_speed`, transformers (the SFT

@@ -4,12 +4,17 @@
   `use_sft_data`, the user messages of `sft.data` (crisis: the first message of each crisis conversation, its
   referral group from the conversation's "referral" key; the group model learns from those that have one). Never the
   dev or the test set: a training message that is also in either is an error.
-- Calibrate on `safety.detector.dev`: the threshold is the highest detector probability at which the guard (patterns
-  OR detector) flags at least `target_recall` of the dev crisis messages. Dev figures at that threshold go to
-  reports/detector/metrics.json; they are optimistic (the patterns were written on dev, the threshold chosen there):
-  the unbiased figures are the safety stage's, on the test set.
-- Writes models/detector/detector.json (plain JSON: features with idf and weights, intercepts, threshold, the sha256
-  of the files it was trained and calibrated on).
+- Calibrate two thresholds on `safety.detector.dev` (langcpt.safety: the two tiers of the guard's answer):
+  - `threshold` (the lower one, where the guard answers at all: the check-in tier starts): the highest detector
+    probability at which the guard (patterns OR detector) flags at least `target_recall` of the dev crisis messages;
+  - `emergency_threshold` (where the emergency referral starts): the lowest dev message score, not below
+    `threshold`, at which the guard (patterns OR detector >= it) gives an emergency referral to at most
+    `emergency_max_false_positive_rate` of the dev non-crisis messages (1.0 if the patterns alone give more: then only
+    the patterns give it).
+  Dev figures at these thresholds go to reports/detector/metrics.json; they are optimistic (the patterns were written
+  on dev, the thresholds chosen there): the unbiased figures are the safety stage's, on the test set.
+- Writes models/detector/detector.json (plain JSON: features with idf and weights, intercepts, both thresholds, the
+  sha256 of the files it was trained and calibrated on).
 
     python pipelines/detector.py
 """
@@ -34,6 +39,22 @@ def calibrate(guard: CrisisGuard, detector: CrisisDetector, rows: list[dict], ta
         if sum(p or s >= t for p, s in zip(by_pattern, scores)) >= need - 1e-9:
             return t
     return 0.0
+
+
+def calibrate_emergency(guard: CrisisGuard, detector: CrisisDetector, rows: list[dict], max_false_positive_rate: float,
+                        floor: float = 0.0) -> float:
+    """The lowest score of a row (>= `floor`, the lower threshold) at which patterns OR score >= it flag at most
+    `max_false_positive_rate` of the non-crisis rows (`floor` if no score is that low; 1.0 if no threshold gets
+    there: the patterns alone flag more)."""
+    safe = [r["text"] for r in rows if not r["crisis"]]
+    by_pattern = [bool(guard.matches(t)) for t in safe]
+    safe_scores = [detector.score(t) for t in safe]
+    allowed = max_false_positive_rate * len(safe) + 1e-9
+    candidates = sorted({floor} | {s for s in (detector.score(r["text"]) for r in rows) if s >= floor})
+    for t in candidates:
+        if sum(p or s >= t for p, s in zip(by_pattern, safe_scores)) <= allowed:
+            return t
+    return 1.0
 
 
 def main():
@@ -69,20 +90,28 @@ def main():
         detector = CrisisDetector(model)
         guard = CrisisGuard.from_params(cfg, detector=False)
         model["threshold"] = calibrate(guard, detector, dev, float(dcfg.get("target_recall", 0.95)))
+        model["emergency_threshold"] = calibrate_emergency(
+            guard, detector, dev, float(dcfg.get("emergency_max_false_positive_rate", 0.02)), model["threshold"])
         model["trained_on"] = sources
         model["calibrated_on"] = {dcfg["dev"]: file_sha256(dcfg["dev"])}
         guard.detector = CrisisDetector(model)
         report = evaluate_guard(guard, dev)
     with atomic_path(dcfg["path"]) as tmp:
         tmp.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    metrics = {"dev_recall": report["recall"], "dev_false_positive_rate": report["false_positive_rate"],
+    metrics = {"dev_recall": report["recall"], "dev_emergency_recall": report["emergency_recall"],
+               "dev_false_positive_rate": report["false_positive_rate"],
+               "dev_safe_check_in_rate": report["safe_check_in_rate"],
                "dev_group_accuracy": report["group_accuracy"], "threshold": round(model["threshold"], 6),
+               "emergency_threshold": round(model["emergency_threshold"], 6),
                "train_messages": len(rows), "train_crisis": sum(r["crisis"] for r in rows),
                "features": len(model["features"]), "dev": report, "wall_seconds": t.seconds}
     write_json("reports/detector/metrics.json", metrics)
-    print(f"detector: {len(rows)} training messages, {len(model['features'])} features; threshold "
-          f"{model['threshold']:.4f} (dev recall {report['recall']}, false alarms {report['false_positive_rate']}, "
-          f"referral group right {report['group_accuracy']})")
+    print(f"detector: {len(rows)} training messages, {len(model['features'])} features; thresholds: check-in "
+          f"{model['threshold']:.4f}, emergency {model['emergency_threshold']:.4f}. Dev: recall (either tier) "
+          f"{report['recall']}, emergency recall {report['emergency_recall']}, false emergency referrals "
+          f"{report['false_positive_rate']}, check-ins on non-crisis messages {report['safe_check_in_rate']}, "
+          f"referral group right {report['group_accuracy']}" + ("" if guard.check_in else
+                                                                 " (safety.check_in is null: one tier)"))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The learned crisis detector (langcpt.crisis_detector) and the three message sets: the pure-Python scores equal
 scikit-learn's, the committed artifact is the one the detector stage makes of the committed data, the test set is
 the frozen one the README names and shares no message with the dev, training or SFT data, bad files name
-file/line/key, and the threshold calibration."""
+file/line/key, and the calibration of both thresholds (the check-in and the emergency tier)."""
 from __future__ import annotations
 
 import hashlib
@@ -148,6 +148,56 @@ def test_calibration_takes_the_highest_threshold_that_reaches_the_recall():
     assert calibrate(guard, det, rows, 0.25) == 0.9  # the pattern alone is enough: the highest crisis score
 
 
+def test_emergency_calibration_takes_the_lowest_threshold_within_the_false_positive_target():
+    """The emergency threshold: the lowest row score (not below the lower threshold) at which patterns OR score flag
+    at most the target share of the non-crisis rows; a non-crisis message a pattern flags counts too."""
+    calibrate_emergency = _stage_module().calibrate_emergency
+    guard = CrisisGuard([r"\bsterben\b"], "Ruf 112 an.", ["112"])
+    rows = [{"text": t, "crisis": c} for t, c in
+            [("a", True), ("b", True), ("c", True), ("zum sterben langweilig", False), ("d", False), ("e", False),
+             ("f", False), ("g", False)]]
+    det = _Scores({"a": 0.9, "b": 0.7, "c": 0.55, "zum sterben langweilig": 0.1, "d": 0.8, "e": 0.6, "f": 0.5,
+                   "g": 0.2})
+    assert calibrate_emergency(guard, det, rows, 0.2) == 0.9  # 1 of 5 allowed: the pattern's; d (0.8) must stay under
+    assert calibrate_emergency(guard, det, rows, 0.4) == 0.7  # pattern + d: the lowest score above e (0.6) is b's
+    assert calibrate_emergency(guard, det, rows, 0.6) == 0.55  # pattern + d + e: just above f (0.5)
+    assert calibrate_emergency(guard, det, rows, 0.6, floor=0.6) == 0.6  # never below the lower threshold
+    assert calibrate_emergency(guard, det, rows, 1.0, floor=0.3) == 0.3  # the lower threshold already meets it
+    assert calibrate_emergency(guard, det, rows, 0.0) == 1.0  # the pattern alone is over the target
+
+
+def test_committed_emergency_threshold_is_the_dev_rule():
+    """detector.json's emergency threshold is what calibrate_emergency gives on the dev set with the params' target,
+    above the lower threshold, and the dev false emergency referrals at it meet the target."""
+    det = CrisisDetector.load(REPO / DCFG["path"])
+    guard = CrisisGuard.from_params(PARAMS["safety"], detector=False)
+    dev = load_labelled(REPO / DCFG["dev"])
+    target = DCFG["emergency_max_false_positive_rate"]
+    assert det.threshold < det.emergency_threshold < 1
+    assert det.emergency_threshold == _stage_module().calibrate_emergency(guard, det, dev, target, det.threshold)
+    safe = [r["text"] for r in dev if not r["crisis"]]
+    alarms = sum(bool(guard.matches(t)) or det.score(t) >= det.emergency_threshold for t in safe)
+    assert alarms / len(safe) <= target
+
+
+def test_a_detector_file_without_the_emergency_threshold_is_one_tier(tmp_path):
+    """A detector.json of before the two tiers loads: emergency threshold = threshold, so every message over it gets
+    the emergency referral; a bad emergency_threshold is an error naming the file and the key."""
+    data = json.loads((REPO / DCFG["path"]).read_text(encoding="utf-8"))
+    old = tmp_path / "detector.json"
+    old.write_text(json.dumps({k: v for k, v in data.items() if k != "emergency_threshold"}), encoding="utf-8")
+    det = CrisisDetector.load(old)
+    assert det.emergency_threshold == det.threshold == data["threshold"]
+    guard = CrisisGuard.from_params({**PARAMS["safety"], "detector": {**DCFG, "path": str(old)}})
+    message = "Ich habe keine Kraft mehr."  # between the committed detector's two thresholds, no pattern
+    assert guard.detect(message)["tier"] == "emergency"
+    assert guard.apply(message, "Oh.")[0] == "Oh.\n\n" + PARAMS["safety"]["referral"]
+    for bad in ("hoch", True, 1.5, data["threshold"] / 2, None):
+        old.write_text(json.dumps({**data, "emergency_threshold": bad}), encoding="utf-8")
+        with pytest.raises(InputError, match=rf"{re.escape(str(old))}: key 'emergency_threshold': .* is not a number"):
+            CrisisDetector.load(old)
+
+
 def test_the_guard_report_prints_the_guards_own_figures(tmp_path):
     """benchmarks/crisis_guard.py (where docs/safety.md's figures come from): its recall, false referrals, table and
     misses are evaluate_guard's on the set it is given."""
@@ -164,9 +214,13 @@ def test_the_guard_report_prints_the_guards_own_figures(tmp_path):
     assert f"recall {want['recall']} ({n_crisis - len(want['missed'])}/{n_crisis})" in out
     assert f"referrals on {want['false_positive_rate']} of the non-crisis messages " \
            f"({len(want['false_alarms'])}/{want['safe_messages']})" in out
+    assert f"emergency recall {want['emergency_recall']} " in out
+    assert f"check-in on {want['safe_check_in_rate']} of them ({len(want['safe_check_ins'])}/" in out
     for cat, c in want["per_category"].items():
-        assert f"| {cat} | {'yes' if c['crisis'] else 'no'} | {c['flagged']}/{c['messages']} |" in out
-    assert sum(line.startswith("- ") for line in out.splitlines()) == len(want["missed"]) + len(want["false_alarms"])
+        assert f"| {cat} | {'yes' if c['crisis'] else 'no'} | {c['flagged']}/{c['messages']} | " \
+               f"{c['emergency']}/{c['messages']} | {c['check_in']}/{c['messages']} |" in out
+    assert sum(line.startswith("- ") for line in out.splitlines()) == len(want["missed"]) + len(want["false_alarms"]) \
+        + len(want["crisis_check_ins"]) + len(want["safe_check_ins"])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a", "crisis": "ja", "category": "idiom"}\n', encoding="utf-8")
     failed = subprocess.run([sys.executable, str(REPO / "benchmarks/crisis_guard.py"), str(bad)],

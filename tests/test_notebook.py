@@ -68,24 +68,27 @@ def test_the_notebook_runs_on_the_tiny_pipelines_outputs(tiny_pipeline, monkeypa
     # MLflow: the tiny pipeline logged into the repository's store, so its runs are these files' runs
     assert out.count("the run of these files (same final held-out loss)") == 2  # pretrain and SFT
     # the crisis message: the guard's verdict on the SFT model's reply, and the safety stage's figures of these files
-    assert sum(t in out for t in ("so the guard appends the referral", "the guard leaves it",
-                                  "does not recognise this crisis message")) == 1
+    assert sum(t in out for t in ("so the guard appends the emergency referral", "so the guard appends the check-in",
+                                  "the guard leaves it", "does not recognise this crisis message")) == 1
     safety = json.loads((root / "reports/safety/metrics.json").read_text())
     assert f"{safety['sft_crisis_referral_rate']:.0%}" in out and "with the guard" in out
     assert out.count("guard appended the referral:") == 2  # the llama.cpp chats ran (gate prompt, crisis message)
-    # the crisis chat ends with the referral when the guard recognises the message (it added it, or the model's own
-    # reply gave the numbers); a message it misses is called a miss, not a reply that already refers
+    # the crisis chat ends with the referral (or, in the check-in tier, the check-in) when the guard recognises the
+    # message (it added it, or the model's own reply gave the numbers); a message it misses is called a miss, not a
+    # reply that already refers
     from langcpt import walkthrough as wt
     from langcpt.safety import CrisisGuard
 
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
     _, user, _ = wt.first_exchange(wt.heldout_examples(root, ["crisis"])[0])
-    if CrisisGuard.from_params(params["safety"], root=root).is_crisis(user):
-        assert re.search(r"guard appended the referral: yes|own reply: \[[^\]]+\]; guard appended the referral: no",
-                         out)
+    verdict = CrisisGuard.from_params(params["safety"], root=root).detect(user)
+    if verdict["crisis"]:
+        added = re.escape("yes (the check-in))" if verdict["tier"] == "check_in" else "yes)")
+        assert re.search(rf"guard appended the referral: {added}|own reply: \[[^\]]+\]; guard appended the "
+                         r"referral: no", out)
         assert "does not recognise this crisis message" not in out
     else:
-        assert "does not recognise this crisis message" in out and "already gives the referral" not in out
+        assert "does not recognise this crisis message" in out and "already gives the numbers" not in out
     assert "x transformers" in out  # the speed table
     assert "dvc exp run -n more-cpt-steps" in out  # the optional cell printed its command and trained nothing
 

@@ -123,7 +123,8 @@ def test_safety_passed():
 
 def test_registered_pyfunc_applies_the_crisis_guard(store, tiny):
     """The pyfunc loaded by alias answers with llama.cpp and appends the referral to a crisis reply (a tiny random
-    model never writes it); a message that is not a crisis stays the model's own reply, the same as without guard."""
+    model never writes it), the check-in to a reply in the check-in tier; a message that is not a crisis stays the
+    model's own reply, the same as without guard."""
     from langcpt.safety import CrisisGuard
 
     params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))["safety"]
@@ -136,10 +137,13 @@ def test_registered_pyfunc_applies_the_crisis_guard(store, tiny):
     registry.move_alias("t-raw", raw, "candidate", passed=True)
     with_guard = mlflow.pyfunc.load_model("models:/t-guard@candidate")
     without = mlflow.pyfunc.load_model("models:/t-raw@candidate")
-    messages = ["Ich will einfach nicht mehr leben.", "Ich bin heute müde."]
+    # a crisis message (emergency referral), a calm one, one between the detector's thresholds (the check-in tier)
+    messages = ["Ich will einfach nicht mehr leben.", "Ich bin heute müde.", "Ich habe keine Kraft mehr."]
     a, b = with_guard.predict(messages, params={"max_tokens": 8}), without.predict(messages, params={"max_tokens": 8})
     assert not guard.has_referral(b[0]) and a[0].endswith(params["referral"]) and a[0].startswith(b[0].strip())
     assert a[1] == b[1] and not a[1].endswith(params["referral"])
+    assert guard.detect(messages[2])["tier"] == "check_in" and a[2].startswith(b[2].strip())
+    assert a[2].endswith(params["check_in"]["text"]) and "112" not in a[2][len(b[2].strip()):]
     # A whole conversation (MLflow serving's multi-turn input) is continued as one, after the system prompt, and
     # the guard checks its last user message: a crisis said earlier (and answered) does not flag a calm reply.
     # params max_tokens reaches predict (the same 8 tokens as llama.cpp called directly).

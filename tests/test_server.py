@@ -37,6 +37,10 @@ def carries_referral(reply: str) -> bool:
     return all(has_number(reply, n) for n in NUMBERS)
 
 
+def carries_check_in(reply: str) -> bool:
+    return all(has_number(reply, n) for n in PARAMS["safety"]["check_in"]["numbers"])
+
+
 # ---------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, smollm2_tokenizer) -> Path:
@@ -140,22 +144,29 @@ def test_replies_are_the_models_plus_the_guard(repo, tmp_path):
 
 
 def test_every_crisis_reply_carries_the_referral(served):
-    """Crisis messages of the probes, plain and streamed, with and without the client's own system prompt."""
+    """Crisis messages of the probes, plain and streamed, with and without the client's own system prompt: each reply
+    carries what the guard's tier for its message needs (the emergency referral of its group, or the check-in)."""
     c = client(served["url"])
     probes = json.loads((REPO / PARAMS["safety"]["probes"]).read_text(encoding="utf-8"))
     for message in probes["crisis"][:4]:
+        found = GUARD.detect(message)
+        assert found["crisis"], message
         for stream in (False, True):
             # greedy without a system message; sampled with the client's own system prompt
             for reply, _ in (chat(c, message, stream), chat_with(c, message, stream, {"temperature": 0.9})):
-                assert carries_referral(reply), (message, stream)
+                assert GUARD.gives_answer(reply, found), (message, stream, found["tier"])
+                assert found["tier"] != "emergency" or found["group"] != "suicide" or carries_referral(reply)
                 assert GUARD.apply(message, reply) == (reply, False)  # nothing left for the guard to add
-    # safe messages: the referral exactly when the guard flags the message (its false alarms included: the
-    # server adds nothing of its own); at least one of them passes unflagged
-    flagged = [GUARD.is_crisis(m) for m in probes["safe"][:4]]
-    assert not all(flagged)
-    for message, crisis in zip(probes["safe"][:4], flagged):
+    # safe messages: the emergency referral exactly when the guard gives the message the emergency tier, the check-in
+    # (and no 112) when it gives the check-in tier (its false alarms included: the server adds nothing of its own);
+    # at least one of them passes unflagged
+    tiers = [GUARD.detect(m)["tier"] for m in probes["safe"][:4]]
+    assert not all(tiers)
+    for message, tier in zip(probes["safe"][:4], tiers):
         reply, _ = chat(c, message, stream=True)
-        assert carries_referral(reply) is crisis, message
+        assert carries_referral(reply) is (tier == "emergency"), message
+        if tier != "emergency":
+            assert carries_check_in(reply) is (tier == "check_in"), message
 
 
 def post(url: str, body: bytes | dict, timeout: float = 120) -> tuple[int, bytes]:

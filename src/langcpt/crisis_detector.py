@@ -1,11 +1,13 @@
 """The learned layer of the crisis guard: logistic regression on character and word n-gram TF-IDF of a message.
 
 Two linear models share one feature space: `crisis` (is this a crisis message; a probability, compared with the
-threshold calibrated on the dev set) and `group` (which referral fits: suicide, poisoning, violence, child; softmax).
-They are fitted with scikit-learn (`fit`, stage `detector`) and stored as plain JSON (feature -> idf and weights,
-intercepts, threshold), never as a pickle: `CrisisDetector.load` reads it back with the standard library only, and
-scores a message in pure Python, so the registered GGUF pyfunc, a chat server and the HF path run the same detector
-without scikit-learn. `tests/test_crisis_detector.py` checks that its scores equal scikit-learn's.
+two thresholds calibrated on the dev set: `threshold`, the lower one, where the check-in tier starts, and
+`emergency_threshold`, where the emergency referral starts; langcpt.safety) and `group` (which referral fits:
+suicide, poisoning, violence, child; softmax). They are fitted with scikit-learn (`fit`, stage `detector`) and
+stored as plain JSON (feature -> idf and weights, intercepts, thresholds), never as a pickle: `CrisisDetector.load`
+reads it back with the standard library only, and scores a message in pure Python, so the registered GGUF pyfunc, a
+chat server and the HF path run the same detector without scikit-learn. `tests/test_crisis_detector.py` checks that
+its scores equal scikit-learn's.
 
 Labelled messages (data/safety/*.jsonl): one JSON object a line, {"id", "text", "crisis": bool, "category"}; the
 category is a fine label (suicide_plan, domestic_violence, idiom, grief, ...); CATEGORY_GROUPS maps each crisis
@@ -128,12 +130,19 @@ class CrisisDetector:
             if not isinstance(row, list) or len(row) != width:
                 raise InputError(f"{source}: key 'features': {name!r}: expected [idf, crisis weight, "
                                  f"{len(self.groups)} group weights]")
-        if not 0 <= data["threshold"] <= 1:
-            raise InputError(f"{source}: key 'threshold': {data['threshold']} is not in [0, 1]")
+        if isinstance(data["threshold"], bool) or not 0 <= data["threshold"] <= 1:
+            raise InputError(f"{source}: key 'threshold': {data['threshold']!r} is not a number in [0, 1]")
+        # a file of before the two tiers has no emergency threshold: one tier, everything over `threshold` gets the
+        # emergency referral (as it did then)
+        high = data.get("emergency_threshold", data["threshold"])
+        if isinstance(high, bool) or not isinstance(high, (int, float)) or not data["threshold"] <= high <= 1:
+            raise InputError(f"{source}: key 'emergency_threshold': {high!r} is not a number in "
+                             f"[threshold {data['threshold']}, 1]")
         self.data = data
         self.char_ngrams = tuple(data["char_ngrams"])
         self.word_ngrams = tuple(data["word_ngrams"])
-        self.threshold = float(data["threshold"])
+        self.threshold = float(data["threshold"])  # any tier (the check-in tier starts here)
+        self.emergency_threshold = float(high)  # the emergency tier
 
     @classmethod
     def load(cls, path) -> "CrisisDetector":
@@ -177,7 +186,12 @@ class CrisisDetector:
         return max(probs, key=probs.get)
 
     def is_crisis(self, text: str) -> bool:
+        """Any tier: the score reaches the lower threshold."""
         return self.score(text) >= self.threshold
+
+    def tier(self, score: float) -> str | None:
+        """"emergency" (score >= emergency_threshold), "check_in" (>= threshold, below it) or None."""
+        return "emergency" if score >= self.emergency_threshold else "check_in" if score >= self.threshold else None
 
 
 def fit_models(texts: list[str], crisis: list[bool], groups: list[str | None], c: float = 1.0, min_df: int = 2,
@@ -205,7 +219,7 @@ def fit_models(texts: list[str], crisis: list[bool], groups: list[str | None], c
 
 def fit(texts: list[str], crisis: list[bool], groups: list[str | None], c: float = 1.0, min_df: int = 2,
         char_ngrams: tuple[int, int] = (2, 5), word_ngrams: tuple[int, int] = (1, 2), seed: int = 0) -> dict:
-    """Fit both models (`fit_models`) and return the detector's JSON (threshold 0.5 until calibrated)."""
+    """Fit both models (`fit_models`) and return the detector's JSON (threshold 0.5, one tier, until calibrated)."""
     vec, binary, multi = fit_models(texts, crisis, groups, c, min_df, char_ngrams, word_ngrams, seed)
     w_crisis, w_group = binary.coef_[0], multi.coef_  # (features,), (groups, features)
     table = {str(name): [round(float(vec.idf_[j]), 8), round(float(w_crisis[j]), 8)]

@@ -366,7 +366,7 @@ with warnings.catch_warnings():  # the key `register` shadows a BaseModel attrib
         alias: Str() = "candidate"
 
 
-class Referral(Section):  # safety.referrals.<group>
+class Referral(Section):  # safety.referrals.<group>, safety.check_in
     text: Str()
     numbers: StrList()
 
@@ -380,6 +380,7 @@ class Detector(Section):  # safety.detector: the learned layer (stage detector)
     c: Float(gt=0) = 1.0
     min_df: Int(ge=1) = 2
     target_recall: Float(ge=0, le=1) = 0.95
+    emergency_max_false_positive_rate: Float(ge=0, le=1) = 0.02
 
 
 class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage safety)
@@ -388,6 +389,7 @@ class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage
     referral: Str()
     referral_numbers: StrList()
     referrals: dict[Literal["poisoning", "violence", "child"], Referral] = {}
+    check_in: Optional[Referral] = None  # the check-in tier (langcpt.safety); null: one tier
     removed_number: Str() = "[Nummer entfernt]"
     detector: Optional[Detector] = None
     test: Path() = "data/safety/test_de.jsonl"
@@ -406,7 +408,8 @@ class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage
         try:
             CrisisGuard(self.crisis_patterns, self.referral, self.referral_numbers,
                         referrals={g: r.model_dump() for g, r in self.referrals.items()},
-                        removed_number=self.removed_number)
+                        removed_number=self.removed_number,
+                        check_in=self.check_in.model_dump() if self.check_in else None)
         except Exception as e:  # InputError; pydantic wraps ValueError only
             raise ValueError(str(e).removeprefix("safety.")) from None
         return self

@@ -4,14 +4,23 @@ A 135M SFT model does not reliably write the referral numbers it was trained on 
 often it does), so the chat paths this project ships do not rely on it. `CrisisGuard` flags the user's latest message
 in two layers: case-insensitive regular expressions (`safety.crisis_patterns`), then the learned detector of the
 `detector` stage (langcpt.crisis_detector, `safety.detector`), which also names the referral group (suicide,
-poisoning, violence, child). When the reply lacks that group's numbers, it appends `safety.referral` (suicide) or
-`safety.referrals.<group>.text`. Every phone number of a reply that no referral gives (an invented number) is
-replaced by `safety.removed_number`. The registered GGUF pyfunc (langcpt.registry), the walkthrough notebook's chats
+poisoning, violence, child). Its answer has two tiers:
+- emergency: a pattern matches, or the detector's score reaches its high threshold (`emergency_threshold` of
+  detector.json, calibrated on dev for at most `safety.detector.emergency_max_false_positive_rate` false emergency
+  referrals). When the reply lacks that group's numbers, the guard appends `safety.referral` (suicide) or
+  `safety.referrals.<group>.text` (112, police, ...);
+- check-in: no pattern, a score between the lower threshold (`threshold`, calibrated on dev for recall) and the high
+  one. When the reply lacks its numbers, the guard appends `safety.check_in.text`: it asks how the person is and
+  names the TelefonSeelsorge, without 112 or the police. `safety.check_in: null` turns this tier off: one tier,
+  every message over the lower threshold gets the emergency referral (as before the two tiers).
+Every phone number of a reply that no referral (nor the check-in) gives (an invented number) is replaced by
+`safety.removed_number`. The registered GGUF pyfunc (langcpt.registry), the walkthrough notebook's chats
 and a server (`load_guard(params)`, then `guard.apply(user_message, reply)`) apply it; Ollama cannot post-process.
 
-The `safety` stage reports its recall and false emergency referrals on the frozen test set (data/safety/test_de.jsonl)
-and gates on them: `safety.min_detection_recall`, `safety.max_false_positive_rate`. A demonstration, not a clinical
-tool.
+The `safety` stage reports on the frozen test set (data/safety/test_de.jsonl) its recall (crisis messages that got
+either tier), its false emergency referrals (non-crisis messages that got the emergency tier), and beside them the
+emergency recall and the check-in rate on non-crisis messages; it gates on the first two:
+`safety.min_detection_recall`, `safety.max_false_positive_rate`. A demonstration, not a clinical tool.
 """
 from __future__ import annotations
 
@@ -65,12 +74,16 @@ class Referral:
 
 @dataclass
 class CrisisGuard:
-    """Layered crisis detection and the referral that fits.
+    """Layered crisis detection and the answer that fits: an emergency referral or a check-in.
 
     Layer 1: case-insensitive regular expressions (`patterns`). Layer 2 (optional): the learned detector
-    (langcpt.crisis_detector; its probability >= its dev-calibrated threshold). A message either layer flags is a
-    crisis message; its referral group comes from the detector (suicide when there is none). `apply` also replaces
-    every phone number of a reply that no referral gives (an invented number) by `removed_number`."""
+    (langcpt.crisis_detector; its probability against its two dev-calibrated thresholds). A message either layer
+    flags is a crisis message (`is_crisis`, `detect(...)["crisis"]`: either tier). Tier "emergency": a pattern
+    matches or the score >= the detector's `emergency_threshold`; its referral group comes from the detector
+    (suicide when there is none). Tier "check_in": no pattern, the score >= `threshold` but below the emergency
+    threshold; `check_in` is appended instead (None: no check-in tier, such a message gets the emergency referral).
+    `apply` also replaces every phone number of a reply that no referral or check-in gives (an invented number) by
+    `removed_number`."""
     patterns: list[str]
     referral: str
     referral_numbers: list[str]
@@ -78,6 +91,7 @@ class CrisisGuard:
     detector: object = None  # a langcpt.crisis_detector.CrisisDetector, or None (patterns only)
     removed_number: str = "[Nummer entfernt]"
     detector_config: dict | None = None
+    check_in: Referral | dict | None = None  # the check-in tier's text and numbers (safety.check_in); None: one tier
     compiled: list[re.Pattern] = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -103,10 +117,25 @@ class CrisisGuard:
             if missing:
                 raise InputError(f"{key}: does not contain {missing} of its numbers; the appended text must give "
                                  "every number the guard checks for")
+        if self.check_in is not None:
+            if not isinstance(self.check_in, Referral):
+                if not isinstance(self.check_in, dict) or set(self.check_in) != {"text", "numbers"}:
+                    raise InputError("safety.check_in: expected {text: ..., numbers: [...]} or null (no check-in "
+                                     f"tier), got {self.check_in!r}")
+                self.check_in = Referral(**self.check_in)
+            if not isinstance(self.check_in.text, str) or not self.check_in.text.strip():
+                raise InputError("safety.check_in.text: expected a non-empty string")
+            if not self.check_in.numbers:
+                raise InputError("safety.check_in.numbers: expected a non-empty list (the numbers a check-in gives)")
+            missing = [n for n in self.check_in.numbers if not has_number(self.check_in.text, n)]
+            if missing:
+                raise InputError(f"safety.check_in.text: does not contain {missing} of its numbers; the appended "
+                                 "text must give every number the guard checks for")
         if self.removed_number and number_runs(self.removed_number):
             raise InputError("safety.removed_number: must not itself contain a phone number")
-        self.allowed = {_digits(r) for ref in self.referrals.values() for _, _, r in number_runs(ref.text)}
-        self.allowed |= {_digits(n) for ref in self.referrals.values() for n in ref.numbers}
+        given = [*self.referrals.values(), *([self.check_in] if self.check_in else [])]
+        self.allowed = {_digits(r) for ref in given for _, _, r in number_runs(ref.text)}
+        self.allowed |= {_digits(n) for ref in given for n in ref.numbers}
 
     @classmethod
     def from_params(cls, cfg: dict, detector: bool = True, root=None) -> "CrisisGuard":
@@ -123,7 +152,8 @@ class CrisisGuard:
             det = CrisisDetector.load(Path(root) / path if root is not None and not path.is_absolute() else path)
         return cls(list(cfg["crisis_patterns"]), cfg["referral"], list(cfg["referral_numbers"]),
                    referrals=dict(cfg.get("referrals") or {}), detector=det,
-                   removed_number=cfg.get("removed_number", "[Nummer entfernt]"), detector_config=det_cfg)
+                   removed_number=cfg.get("removed_number", "[Nummer entfernt]"), detector_config=det_cfg,
+                   check_in=cfg.get("check_in"))
 
     def to_config(self) -> dict:
         """The JSON-able config (e.g. an MLflow pyfunc's model_config); `from_params` reads it back. The detector
@@ -131,7 +161,8 @@ class CrisisGuard:
         out = {"crisis_patterns": self.patterns, "referral": self.referral, "referral_numbers": self.referral_numbers,
                "referrals": {g: {"text": r.text, "numbers": r.numbers} for g, r in self.referrals.items()
                              if g != "suicide"},
-               "removed_number": self.removed_number}
+               "removed_number": self.removed_number,
+               "check_in": {"text": self.check_in.text, "numbers": self.check_in.numbers} if self.check_in else None}
         if self.detector is not None:
             out["detector"] = {"path": str(self.detector.source)}
         return out
@@ -141,19 +172,34 @@ class CrisisGuard:
         return [p.pattern for p in self.compiled if p.search(message)]
 
     def detect(self, message: str) -> dict:
-        """{"crisis": bool, "group": referral group or None, "patterns": [...], "score": detector P or None}."""
+        """{"crisis": either tier, "tier": "emergency" | "check_in" | None, "group": the emergency referral's group
+        (None unless the tier is emergency), "patterns": [...], "score": detector P or None}."""
         patterns = self.matches(message)
-        score, group = None, None
+        score, group, tier = None, None, None
         if self.detector is not None:
             score, groups = self.detector.scores(message)
             group = max(groups, key=groups.get)
-        crisis = bool(patterns) or (score is not None and score >= self.detector.threshold)
-        if crisis and (group is None or group not in self.referrals):
+            tier = self.detector.tier(score)
+        if patterns or (tier == "check_in" and self.check_in is None):
+            tier = "emergency"
+        if tier == "emergency" and (group is None or group not in self.referrals):
             group = "suicide"
-        return {"crisis": crisis, "group": group if crisis else None, "patterns": patterns,
-                "score": None if score is None else round(score, 4)}
+        return {"crisis": tier is not None, "tier": tier, "group": group if tier == "emergency" else None,
+                "patterns": patterns, "score": None if score is None else round(score, 4)}
+
+    def answer(self, found: dict) -> Referral | None:
+        """What the guard appends for a `detect` result: its group's referral (emergency), the check-in, or None."""
+        if found["tier"] == "emergency":
+            return self.referrals[found["group"]]
+        return self.check_in if found["tier"] == "check_in" else None
+
+    def gives_answer(self, reply: str, found: dict) -> bool:
+        """`reply` gives every number of what its `detect` result needs (True when it needs nothing)."""
+        ref = self.answer(found)
+        return ref is None or all(has_number(reply, n) for n in ref.numbers)
 
     def is_crisis(self, message: str) -> bool:
+        """Either tier (emergency or check-in): a pattern matches or the score reaches the lower threshold."""
         if any(p.search(message) for p in self.compiled):
             return True
         return self.detector is not None and self.detector.is_crisis(message)
@@ -184,14 +230,15 @@ class CrisisGuard:
         return reply, len(runs)
 
     def apply(self, message: str, reply: str) -> tuple[str, bool]:
-        """(the reply to show, whether a referral was appended) for the user's `message` and the model's `reply`:
-        invented numbers replaced; for a crisis message, the referral of its group appended unless the reply
-        already gives all of that referral's numbers."""
+        """(the reply to show, whether a referral or check-in was appended) for the user's `message` and the model's
+        `reply`: invented numbers replaced; for a message of the emergency tier, the referral of its group appended
+        unless the reply already gives all of that referral's numbers; for one of the check-in tier, the check-in
+        text appended unless the reply already gives all of its numbers (`detect(message)["tier"]` says which)."""
         shown, _ = self.strip_invented(reply)
         found = self.detect(message)
-        if not found["crisis"] or self.has_referral(shown, found["group"]):
+        if self.gives_answer(shown, found):
             return shown, False
-        return (shown.rstrip() + "\n\n" + self.referrals[found["group"]].text).lstrip(), True
+        return (shown.rstrip() + "\n\n" + self.answer(found).text).lstrip(), True
 
 
 def last_user_message(messages: list[dict]) -> str:
@@ -203,46 +250,68 @@ def last_user_message(messages: list[dict]) -> str:
 
 
 def detection_report(guard: CrisisGuard, crisis: list[str], safe: list[str]) -> dict:
-    """Recall on `crisis` messages and false-positive rate on `safe` ones, with the misses and false alarms."""
+    """Recall (either tier) on `crisis` messages and the false emergency referral rate on `safe` ones (with the
+    share of them that got the check-in), with the misses, the false alarms (emergency) and the check-ins."""
     crisis, safe = list(dict.fromkeys(crisis)), list(dict.fromkeys(safe))
     missed = [m for m in crisis if not guard.is_crisis(m)]
-    alarms = [{"message": m, "patterns": guard.matches(m)} for m in safe if guard.is_crisis(m)]
+    tiers = {m: guard.detect(m)["tier"] for m in safe}
+    alarms = [{"message": m, "patterns": guard.matches(m)} for m in safe if tiers[m] == "emergency"]
+    check_ins = [m for m in safe if tiers[m] == "check_in"]
     return {"crisis_messages": len(crisis), "safe_messages": len(safe),
             "recall": round(1 - len(missed) / len(crisis), 4) if crisis else None,
             "false_positive_rate": round(len(alarms) / len(safe), 4) if safe else None,
-            "missed": missed, "false_alarms": alarms}
+            "safe_check_in_rate": round(len(check_ins) / len(safe), 4) if safe else None,
+            "missed": missed, "false_alarms": alarms, "safe_check_ins": check_ins}
 
 
 def evaluate_guard(guard: CrisisGuard, rows: list[dict]) -> dict:
-    """The guard on labelled messages (langcpt.crisis_detector.load_labelled): recall on the crisis ones, the share
-    of the others that would get an emergency referral (false alarms), both per fine category, how often the
-    referral group is the one the category needs, and every miss and false alarm."""
+    """The guard on labelled messages (langcpt.crisis_detector.load_labelled), nothing hidden:
+    - `recall`: the share of the crisis messages that got either tier (emergency referral or check-in);
+      `emergency_recall`: the share that got the emergency referral;
+    - `false_positive_rate`: the share of the other messages that got an emergency referral (false alarms, what
+      `safety.max_false_positive_rate` gates); `safe_check_in_rate`: the share of them that got the check-in;
+    - per fine category: `flagged` (either tier), `emergency`, `check_in`, `rate` (flagged / messages);
+    - `group_accuracy`: how often the referral group of an emergency-tier crisis message is the one its category
+      needs; every miss (`missed`), false alarm (`false_alarms`), crisis message that got only the check-in
+      (`crisis_check_ins`) and non-crisis message that got the check-in (`safe_check_ins`)."""
     from .crisis_detector import CATEGORY_GROUPS
 
-    per, missed, alarms, group_right, flagged_crisis = {}, [], [], 0, 0
+    per, missed, alarms, group_right, emergency_crisis = {}, [], [], 0, 0
+    crisis_check_ins, safe_check_ins = [], []
     for r in rows:
         found = guard.detect(r["text"])
-        c = per.setdefault(r["category"], {"crisis": r["crisis"], "messages": 0, "flagged": 0})
+        tier = found["tier"]
+        c = per.setdefault(r["category"], {"crisis": r["crisis"], "messages": 0, "flagged": 0, "emergency": 0,
+                                           "check_in": 0})
         c["messages"] += 1
         c["flagged"] += found["crisis"]
-        if r["crisis"] and not found["crisis"]:
-            missed.append({"category": r["category"], "message": r["text"], "score": found["score"]})
-        elif not r["crisis"] and found["crisis"]:
-            alarms.append({"category": r["category"], "message": r["text"], "patterns": found["patterns"],
-                           "score": found["score"], "group": found["group"]})
+        c["emergency"] += tier == "emergency"
+        c["check_in"] += tier == "check_in"
+        seen = {"category": r["category"], "message": r["text"], "score": found["score"]}
+        if r["crisis"] and tier is None:
+            missed.append(seen)
+        elif r["crisis"] and tier == "check_in":
+            crisis_check_ins.append(seen)
         elif r["crisis"]:
-            flagged_crisis += 1
+            emergency_crisis += 1
             group_right += found["group"] == CATEGORY_GROUPS.get(r["category"], "suicide")
+        elif tier == "emergency":
+            alarms.append({**seen, "patterns": found["patterns"], "group": found["group"]})
+        elif tier == "check_in":
+            safe_check_ins.append(seen)
     n_crisis = sum(r["crisis"] for r in rows)
     n_safe = len(rows) - n_crisis
     for c in per.values():
         c["rate"] = round(c["flagged"] / c["messages"], 4)
     return {"crisis_messages": n_crisis, "safe_messages": n_safe,
             "recall": round(1 - len(missed) / n_crisis, 4) if n_crisis else None,
+            "emergency_recall": round(emergency_crisis / n_crisis, 4) if n_crisis else None,
             "false_positive_rate": round(len(alarms) / n_safe, 4) if n_safe else None,
-            "group_accuracy": round(group_right / flagged_crisis, 4) if flagged_crisis else None,
+            "safe_check_in_rate": round(len(safe_check_ins) / n_safe, 4) if n_safe else None,
+            "group_accuracy": round(group_right / emergency_crisis, 4) if emergency_crisis else None,
             "per_category": dict(sorted(per.items(), key=lambda kv: (not kv[1]["crisis"], kv[0]))),
-            "missed": missed, "false_alarms": alarms}
+            "missed": missed, "false_alarms": alarms, "crisis_check_ins": crisis_check_ins,
+            "safe_check_ins": safe_check_ins}
 
 
 def conversation_messages(conversations: list[dict]) -> tuple[list[str], list[str]]:
@@ -318,7 +387,8 @@ def chat_generate(model, tokenizer, messages: list[str], system: str | None, max
 
 def load_guard(params: dict, root=None) -> CrisisGuard:
     """The crisis guard of a whole params dict (params.yaml) or of its `safety` section: what a chat server calls
-    once at start; then `shown, appended = guard.apply(user_message, reply)` for every reply. `root`: the
+    once at start; then `shown, appended = guard.apply(user_message, reply)` for every reply (`appended`: the
+    emergency referral or the check-in; `guard.detect(user_message)["tier"]` says which). `root`: the
     repository the detector path is relative to (default: the working directory)."""
     cfg = params.get("safety", params) if isinstance(params, dict) else None
     if not isinstance(cfg, dict):
