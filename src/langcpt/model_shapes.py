@@ -2,10 +2,11 @@
 (config.json values of the published checkpoints) with each family's tokenizer conventions, for proving that
 `base.source: local` (and `hub`, the same code after the download) works on machines without the Hugging Face Hub.
 
-The tokenizer is the project's real SmolLM2 BPE (langcpt.base_model.load_gguf_tokenizer) dressed as the family's:
-its special tokens, bos/eos/pad and the family's published Instruct chat template. A BPE of our own would not be
-recognised by llama.cpp's converter (it identifies the pre-tokenizer by hashing the encoding of a probe text), the
-SmolLM2 one is. The model's embedding rows (the family's vocab_size) outnumber the tokenizer's tokens, as in the
+The tokenizer is a real BPE dressed as the family's (its special tokens, bos/eos/pad and the family's published
+Instruct chat template): Qwen's own vocabulary for the Qwen shape (llama.cpp's `models/ggml-vocab-qwen2.gguf`, in the
+llama-cpp-python sdist the gguf stage downloads anyway), the project's SmolLM2 BPE for the others. A BPE of our own
+would not be recognised by llama.cpp's converter (it identifies the pre-tokenizer by hashing the encoding of a probe
+text); these are. The model's embedding rows (the family's vocab_size) outnumber the tokenizer's tokens, as in the
 published Qwen and Llama checkpoints; the rows without a token start at zero.
 
     python scripts/random_init_model.py --shape qwen2.5-0.5b models/random/qwen2.5-0.5b [--scale tiny]
@@ -181,9 +182,11 @@ FAMILIES = {
     "smollm2": {"template": SMOLLM2_TEMPLATE, "special": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
                 "bos": "<|im_start|>", "eos": "<|im_end|>", "pad": "<|im_end|>", "add_bos": False,
                 "end_of_text": "<|endoftext|>", "end_of_turn": "<|im_end|>"},
+    # Qwen's own BPE (qwen2_tokenizer): transformers 5 loads any qwen2 tokenizer with Qwen's pre-tokenizer regex,
+    # which on another vocabulary is an encoding llama.cpp's converter does not know
     "qwen2.5": {"template": QWEN25_TEMPLATE, "special": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
                 "bos": None, "eos": "<|im_end|>", "pad": "<|endoftext|>", "add_bos": False,
-                "end_of_text": "<|endoftext|>", "end_of_turn": "<|im_end|>"},
+                "end_of_text": "<|endoftext|>", "end_of_turn": "<|im_end|>", "vocab": "qwen2"},
     # The real Llama 3 tokenizer prepends BOS when it encodes text; the stand-in cannot: llama.cpp's converter hashes
     # the encoding of its probe text, BOS included, and the SmolLM2 BPE with a BOS is a hash it does not know.
     "llama3.2": {"template": LLAMA32_TEMPLATE,
@@ -239,6 +242,36 @@ def smollm2_tokenizer(tokenizer_dir: Path | None = None, cache_dir: Path = Path(
     return tok
 
 
+def qwen2_tokenizer(cache_dir: Path = Path("data/cache/llama.cpp")):
+    """Qwen's real BPE (151,643 tokens + <|endoftext|>, <|im_start|>, <|im_end|>; the vocabulary of Qwen2 and Qwen2.5)
+    from llama.cpp's test vocabulary `ggml-vocab-qwen2.gguf` (langcpt.gguf_export.llama_cpp_vocab, the sdist in
+    cache_dir), converted to an HF tokenizer by transformers once and cached beside it. The GGUF's `[PAD<id>]` filler
+    tokens are left out: the published tokenizer has none (the model's extra rows are padding in the checkpoint)."""
+    import json
+
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    from .gguf_export import llama_cpp_vocab
+
+    vocab = llama_cpp_vocab("qwen2", cache_dir)
+    folder = vocab.parent / "qwen2-tokenizer"
+    if not (folder / "tokenizer.json").is_file():
+        tok = AutoTokenizer.from_pretrained(vocab.parent, gguf_file=vocab.name)
+        data = json.loads(tok.backend_tokenizer.to_str())
+        data["model"]["vocab"] = {t: i for t, i in data["model"]["vocab"].items() if not t.startswith("[PAD")}
+        n = len(data["model"]["vocab"])
+        data["added_tokens"] = [a for a in data["added_tokens"] if a["id"] < n]
+        fast = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(data)), eos_token="<|endoftext|>",
+                                       pad_token="<|endoftext|>")
+        with atomic_path(folder, is_dir=True) as tmp:
+            fast.save_pretrained(tmp)
+    tok = AutoTokenizer.from_pretrained(folder)
+    if len(tok) != 151646 or tok.convert_tokens_to_ids("<|im_end|>") != 151645:
+        raise InputError(f"{folder}: not Qwen's tokenizer (151646 tokens, <|im_end|> = id 151645); delete it to redo")
+    return tok
+
+
 def family_tokenizer(base_tokenizer, family: str):
     """A copy of `base_tokenizer` (the SmolLM2 BPE) with `family`'s special tokens, bos/eos/pad and chat template."""
     import copy
@@ -277,10 +310,11 @@ def shape_config(shape: str, scale: str = "full"):
 
 
 def build_random_model(shape: str, out_dir: Path, base_tokenizer, scale: str = "full", dtype: str | None = None,
-                       seed: int = 0) -> dict:
+                       seed: int = 0, cache_dir: Path = Path("data/cache/llama.cpp")) -> dict:
     """Write a random-init HF folder of `shape` (safetensors, config, generation config, family tokenizer) to
-    `out_dir` atomically; return a summary. dtype: float32 | bfloat16 (default: bfloat16 at full scale, float32
-    at tiny)."""
+    `out_dir` atomically; return a summary. base_tokenizer: the SmolLM2 BPE (smollm2_tokenizer), used by every family
+    without a vocabulary of its own (the Qwen family takes qwen2_tokenizer(cache_dir)). dtype: float32 | bfloat16
+    (default: bfloat16 at full scale, float32 at tiny)."""
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig
 
@@ -290,6 +324,8 @@ def build_random_model(shape: str, out_dir: Path, base_tokenizer, scale: str = "
         raise InputError(f"--dtype: expected one of {', '.join(dtypes)}; got {dtype!r}")
     config = shape_config(shape, scale)
     fam = FAMILIES[SHAPES[shape]["family"]]
+    if fam.get("vocab") == "qwen2":
+        base_tokenizer = qwen2_tokenizer(cache_dir)
     tok = family_tokenizer(base_tokenizer, SHAPES[shape]["family"])
     if len(tok) > config.vocab_size:
         raise InputError(f"{shape}: the tokenizer has {len(tok)} tokens, more than the model's "
