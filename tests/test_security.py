@@ -133,8 +133,9 @@ def test_secrets_in_urls_are_redacted():
 def test_mlflow_servers_the_project_starts_listen_on_loopback():
     """Every `mlflow server` / `mlflow ui` the project runs or documents names --host 127.0.0.1 (MLflow's own
     default is 127.0.0.1 too; 0.0.0.0 would expose the tracking store to the network)."""
-    texts = {p: p.read_text(encoding="utf-8") for p in [REPO / "README.md", REPO / "Makefile",
-                                                        *(REPO / "scripts").glob("*"), *(REPO / "tests").glob("*.py"),
+    texts = {p: p.read_text(encoding="utf-8") for p in [REPO / "README.md", *(REPO / "docs").glob("*.md"),
+                                                        REPO / "Makefile", *(REPO / "scripts").glob("*"),
+                                                        *(REPO / "tests").glob("*.py"),
                                                         *(REPO / "src").rglob("*.py"), *(REPO / "pipelines").glob("*.py")]
              if p.is_file() and p.name not in ("test_security.py", "test_server.py")}  # these two test that the
     # wildcard address is refused (test_server.py: the chat server exits 1 on --host 0.0.0.0 without --allow-remote)
