@@ -39,12 +39,12 @@ plots: setup
 	python scripts/plots_png.py
 
 # models/gguf/model-<gguf.gate_quantization>.gguf behind llama-cpp-python's OpenAI-compatible server with the crisis
-# guard on every reply (README "Serve the GGUF with the guard"); flags: make serve SERVE_ARGS="--port 8080"
+# guard on every reply (docs/serving.md "Serve the GGUF with the guard"); flags: make serve SERVE_ARGS="--port 8080"
 SERVE_ARGS ?=
 serve:
 	python -m langcpt.server $(SERVE_ARGS)
 # dvc.lock against the working tree's tracked code and params: each stale stage and file/param named, exit 1
-# (README "Reproducibility"; scripts/pre-commit runs the same check on a commit that includes dvc.lock)
+# (docs/reproducibility.md; scripts/pre-commit runs the same check on a commit that includes dvc.lock)
 .PHONY: check-lock
 check-lock: setup
 	python scripts/check_lock.py
@@ -53,7 +53,7 @@ check-lock: setup
 walkthrough: setup
 	python notebooks/build_walkthrough.py --execute
 
-# The replay trade-off (README "Tokenizer-fair metrics, replay and the evaluate gates"): one queued experiment per
+# The replay trade-off (docs/metrics.md): one queued experiment per
 # tokenize.replay.ratio in RATIOS, run up to evaluate (gguf is not rerun) by `dvc queue start -j 1`; waits for
 # them, fails if one failed, then writes reports/sweeps/replay.csv + replay.png and prints the table: German
 # against general-English bits per byte, change vs base after CPT and SFT (scripts/sweep_tradeoff.py). Each ratio

@@ -5,7 +5,7 @@ penalty 1.2) to messages the model was not trained on, with the Modelfile's syst
     python benchmarks/chat_behaviour.py models/sft --messages data/safety/probes_de.json --out reports/gpu/chat.json
 
 --messages: {"crisis": [...], "safe": [...]} JSON (data/safety/probes_de.json) or JSONL rows with "text" and a
-boolean "crisis" (or "label": "crisis"/other). The same file and settings for every model compared (README "GPU").
+boolean "crisis" (or "label": "crisis"/other). The same file and settings for every model compared (docs/gpu.md).
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ starts as the mean of its base pieces' rows (langcpt.vocab) and is trained with 
     LANGCPT_MLFLOW=0 python pipelines/pretrain.py    # without MLflow (a GPU worker that lacks it)
     dvc exp run -S pretrain.processes=2              # data parallel: re-runs itself under torchrun (hf backend)
 
-With CUDA the Unsloth backend is chosen (`backend: auto`, one process); see README "GPU".
+With CUDA the Unsloth backend is chosen (`backend: auto`, one process); see docs/gpu.md.
 """
 import os
 from pathlib import Path

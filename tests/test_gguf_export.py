@@ -414,3 +414,22 @@ def test_modelfile_system_renders_like_hf(go_render, tokenizer, system):
     messages = CONVERSATIONS["system + user"]
     want = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert go_render(cmds["template"], messages, system=cmds["system"]) == want
+
+
+def test_a_broken_llama_cpp_install_is_named_as_such(monkeypatch, tmp_path):
+    """llama-cpp-python that cannot be imported (e.g. its diskcache missing, as on a GPU box set up by hand) is an
+    installation error, not a claim that the tokenizer is wrong."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from langcpt import gguf_export
+
+    tok = type("Tok", (), {"chat_template": None, "__call__": lambda self, text, **kw: SimpleNamespace(input_ids=[1])})()
+    failed = subprocess.CompletedProcess([], 1, "", "Traceback ...\nModuleNotFoundError: No module named 'diskcache'\n")
+    monkeypatch.setattr(gguf_export.subprocess, "run", lambda *a, **kw: failed)
+    with pytest.raises(RuntimeError, match=r"llama-cpp-python cannot be imported .*No module named 'diskcache'"):
+        gguf_export._check_vocab(tmp_path / "m.gguf", tok, {"tokenizer.ggml.model": "gpt2"})
+    broken = subprocess.CompletedProcess([], 134, "", "llama_model_load: error loading model vocabulary\n")
+    monkeypatch.setattr(gguf_export.subprocess, "run", lambda *a, **kw: broken)
+    with pytest.raises(RuntimeError, match="cannot load the vocabulary written by the converter"):
+        gguf_export._check_vocab(tmp_path / "m.gguf", tok, {"tokenizer.ggml.model": "gpt2"})

@@ -1,5 +1,5 @@
 """This repository's own dvc.lock against its committed code and params (scripts/check_lock.py --rev HEAD): the
-CI check of README "Reproducibility". Opt-in until main's committed run is redone: LANGCPT_CHECK_LOCK=1 runs it."""
+CI check of docs/reproducibility.md. Opt-in until main's committed run is redone: LANGCPT_CHECK_LOCK=1 runs it."""
 import os
 import subprocess
 import sys

@@ -178,6 +178,10 @@ def _check_vocab(gguf_path: Path, tok, meta: dict) -> None:
             "print(json.dumps(m.tokenize(sys.argv[2].encode(), add_bos=False, special=True)))")
     proc = subprocess.run([sys.executable, "-c", code, str(gguf_path), probe], capture_output=True, text=True)
     kind = f"tokenizer.ggml.model={meta.get('tokenizer.ggml.model')!r}, pre={meta.get('tokenizer.ggml.pre')!r}"
+    missing = re.findall(r"(?m)^(?:ModuleNotFoundError|ImportError): (.*)$", proc.stderr)
+    if proc.returncode != 0 and missing:  # the installation, not the vocabulary (llama-cpp-python needs diskcache ...)
+        raise RuntimeError(f"llama-cpp-python cannot be imported in {sys.executable} ({missing[-1]}): install the "
+                           "project's dependencies (pyproject.toml) to check the GGUF vocabulary")
     if proc.returncode != 0:
         raise RuntimeError(f"llama.cpp cannot load the vocabulary written by the converter ({kind}; exit "
                            f"{proc.returncode}); the HF tokenizer is probably not the model's original one:\n"
