@@ -53,6 +53,18 @@ def requirements(extras: list[str], drop: list[str], add: list[str]) -> list[str
     return [r for name, r in pinned.items() if name not in skip] + list(add)
 
 
+def wheel_requirements(wheel: str | Path) -> list[str]:
+    """The unconditional Requires-Dist of a wheel (e.g. llama-cpp-python's diskcache, jinja2, numpy): a wheel sent
+    with --extra-wheel is installed with --no-deps, so what it needs must be resolved with the rest."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as z:
+        meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = z.read(meta).decode("utf-8").splitlines()
+    return [ln.split(":", 1)[1].strip() for ln in lines
+            if ln.startswith("Requires-Dist:") and "extra ==" not in ln and "extra==" not in ln]
+
+
 def target_args(python_version: str, wheelhouse: list[str]) -> list[str]:
     """pip's flags for the target: its Python, x86-64 Linux wheels only, plus local wheel folders (`--wheelhouse`:
     wheels built here from sdists, e.g. pip's cache of antlr4-python3-runtime, which PyPI has as an sdist only)."""
@@ -87,7 +99,8 @@ def have(freeze: Path | None) -> dict[str, str]:
 def pack(args) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    closure = resolve(requirements(args.extras.split(","), args.drop, args.add), args.python_version,
+    extra_needs = [r for w in args.extra_wheel for r in wheel_requirements(w)]
+    closure = resolve(requirements(args.extras.split(","), args.drop, args.add) + extra_needs, args.python_version,
                       args.wheelhouse)
     present = have(args.have)
     send = set(map(norm, args.send))

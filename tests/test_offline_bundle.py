@@ -50,3 +50,18 @@ def test_parts_join_back_and_a_damaged_part_is_named(bundle, tmp_path):
     (out / parts[1]["name"]).write_bytes(bytes(damaged))
     with pytest.raises(SystemExit, match=parts[1]["name"]):
         bundle.unpack(Namespace(parts=str(out), dest=str(tmp_path / "site2"), files_to=str(there)))
+
+
+def test_an_extra_wheel_brings_its_own_requirements(bundle, tmp_path):
+    """A wheel sent with --extra-wheel (llama-cpp-python, built here) is installed with --no-deps there: what it
+    needs (diskcache, which nothing else in the GPU set pulls in without DVC) must be in the resolved set."""
+    import zipfile
+
+    wheel = tmp_path / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("llama_cpp_python-0.3.36.dist-info/METADATA",
+                   "Metadata-Version: 2.1\nName: llama_cpp_python\nVersion: 0.3.36\n"
+                   "Requires-Dist: typing-extensions>=4.5.0\nRequires-Dist: diskcache>=5.6.1\n"
+                   "Requires-Dist: uvicorn>=0.22.0; extra == \"server\"\n")
+    assert bundle.wheel_requirements(wheel) == ["typing-extensions>=4.5.0", "diskcache>=5.6.1"]
+
