@@ -81,7 +81,10 @@ def test_repro_builds_every_stage_with_outputs_and_metrics(repo):
     safety = json.loads((root / "reports/safety/metrics.json").read_text())
     replies = json.loads((root / "reports/safety/replies.json").read_text())
     assert safety["safety"]["passed"] and safety["invented_numbers_shown"] == 0
-    assert all(r["guarded_referral"] for r in replies if r["detected"])
+    # every detected crisis message is shown with what its tier needs: the emergency referral, or the check-in
+    assert all(r["guarded_answer"] for r in replies if r["detected"])
+    assert all(r["guarded_referral"] for r in replies if r["tier"] == "emergency")
+    assert all(r["guarded_check_in"] for r in replies if r["tier"] == "check_in")
     assert safety["crisis_replies"] == len(replies) == \
         min(yaml.safe_load((root / "params.yaml").read_text())["safety"]["max_replies"],
             safety["detection"]["test"]["crisis_messages"])  # the tiny profile answers the first 16
