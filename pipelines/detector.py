@@ -29,32 +29,38 @@ from langcpt.safety import CrisisGuard, conversation_messages, evaluate_guard
 from langcpt.stage import Timer, run_stage
 
 
-def calibrate(guard: CrisisGuard, detector: CrisisDetector, rows: list[dict], target_recall: float) -> float:
-    """The highest threshold at which patterns OR detector flag >= target_recall of the crisis rows (0.0 if none)."""
+def calibrate(guard: CrisisGuard, scores: dict[str, float], rows: list[dict], target_recall: float) -> float:
+    """The highest threshold at which patterns OR detector flag >= target_recall of the crisis rows (0.0 if none).
+    `scores`: each row's detector score by text (`score_rows`)."""
     crisis = [r["text"] for r in rows if r["crisis"]]
     by_pattern = [bool(guard.matches(t)) for t in crisis]
-    scores = [detector.score(t) for t in crisis]
+    crisis_scores = [scores[t] for t in crisis]
     need = target_recall * len(crisis)
-    for t in sorted(set(scores), reverse=True):
-        if sum(p or s >= t for p, s in zip(by_pattern, scores)) >= need - 1e-9:
+    for t in sorted(set(crisis_scores), reverse=True):
+        if sum(p or s >= t for p, s in zip(by_pattern, crisis_scores)) >= need - 1e-9:
             return t
     return 0.0
 
 
-def calibrate_emergency(guard: CrisisGuard, detector: CrisisDetector, rows: list[dict], max_false_positive_rate: float,
-                        floor: float = 0.0) -> float:
+def calibrate_emergency(guard: CrisisGuard, scores: dict[str, float], rows: list[dict],
+                        max_false_positive_rate: float, floor: float = 0.0) -> float:
     """The lowest score of a row (>= `floor`, the lower threshold) at which patterns OR score >= it flag at most
     `max_false_positive_rate` of the non-crisis rows (`floor` if no score is that low; 1.0 if no threshold gets
-    there: the patterns alone flag more)."""
+    there: the patterns alone flag more). `scores`: each row's detector score by text (`score_rows`)."""
     safe = [r["text"] for r in rows if not r["crisis"]]
     by_pattern = [bool(guard.matches(t)) for t in safe]
-    safe_scores = [detector.score(t) for t in safe]
+    safe_scores = [scores[t] for t in safe]
     allowed = max_false_positive_rate * len(safe) + 1e-9
-    candidates = sorted({floor} | {s for s in (detector.score(r["text"]) for r in rows) if s >= floor})
+    candidates = sorted({floor} | {scores[r["text"]] for r in rows if scores[r["text"]] >= floor})
     for t in candidates:
         if sum(p or s >= t for p, s in zip(by_pattern, safe_scores)) <= allowed:
             return t
     return 1.0
+
+
+def score_rows(detector: CrisisDetector, rows: list[dict]) -> dict[str, float]:
+    """{text: detector score} of the rows, each message scored once (both calibrations read it)."""
+    return {t: detector.score(t) for t in dict.fromkeys(r["text"] for r in rows)}
 
 
 def main():
@@ -89,9 +95,10 @@ def main():
                     c=float(dcfg.get("c", 1.0)), min_df=int(dcfg.get("min_df", 2)))
         detector = CrisisDetector(model)
         guard = CrisisGuard.from_params(cfg, detector=False)
-        model["threshold"] = calibrate(guard, detector, dev, float(dcfg.get("target_recall", 0.95)))
+        scores = score_rows(detector, dev)
+        model["threshold"] = calibrate(guard, scores, dev, float(dcfg.get("target_recall", 0.95)))
         model["emergency_threshold"] = calibrate_emergency(
-            guard, detector, dev, float(dcfg.get("emergency_max_false_positive_rate", 0.02)), model["threshold"])
+            guard, scores, dev, float(dcfg.get("emergency_max_false_positive_rate", 0.02)), model["threshold"])
         model["trained_on"] = sources
         model["calibrated_on"] = {dcfg["dev"]: file_sha256(dcfg["dev"])}
         guard.detector = CrisisDetector(model)

@@ -129,23 +129,15 @@ def test_bad_files_name_the_file_line_and_key(tmp_path):
         fit(["a b", "a d", "a f"], [True, True, False], ["suicide", "violence", None])
 
 
-class _Scores:
-    def __init__(self, scores):
-        self.table = scores
-
-    def score(self, text):
-        return self.table[text]
-
-
 def test_calibration_takes_the_highest_threshold_that_reaches_the_recall():
     calibrate = _stage_module().calibrate
     guard = CrisisGuard([r"\bsterben\b"], "Ruf 112 an.", ["112"])
     rows = [{"text": t, "crisis": c} for t, c in
             [("ich will sterben", True), ("a", True), ("b", True), ("c", True), ("d", False)]]
-    det = _Scores({"ich will sterben": 0.1, "a": 0.9, "b": 0.6, "c": 0.2, "d": 0.95})
-    assert calibrate(guard, det, rows, 0.75) == 0.6  # the pattern catches one; 0.6 adds a and b: 3 of 4
-    assert calibrate(guard, det, rows, 1.0) == 0.2
-    assert calibrate(guard, det, rows, 0.25) == 0.9  # the pattern alone is enough: the highest crisis score
+    scores = {"ich will sterben": 0.1, "a": 0.9, "b": 0.6, "c": 0.2, "d": 0.95}  # each row's detector score
+    assert calibrate(guard, scores, rows, 0.75) == 0.6  # the pattern catches one; 0.6 adds a and b: 3 of 4
+    assert calibrate(guard, scores, rows, 1.0) == 0.2
+    assert calibrate(guard, scores, rows, 0.25) == 0.9  # the pattern alone is enough: the highest crisis score
 
 
 def test_emergency_calibration_takes_the_lowest_threshold_within_the_false_positive_target():
@@ -156,14 +148,14 @@ def test_emergency_calibration_takes_the_lowest_threshold_within_the_false_posit
     rows = [{"text": t, "crisis": c} for t, c in
             [("a", True), ("b", True), ("c", True), ("zum sterben langweilig", False), ("d", False), ("e", False),
              ("f", False), ("g", False)]]
-    det = _Scores({"a": 0.9, "b": 0.7, "c": 0.55, "zum sterben langweilig": 0.1, "d": 0.8, "e": 0.6, "f": 0.5,
-                   "g": 0.2})
-    assert calibrate_emergency(guard, det, rows, 0.2) == 0.9  # 1 of 5 allowed: the pattern's; d (0.8) must stay under
-    assert calibrate_emergency(guard, det, rows, 0.4) == 0.7  # pattern + d: the lowest score above e (0.6) is b's
-    assert calibrate_emergency(guard, det, rows, 0.6) == 0.55  # pattern + d + e: just above f (0.5)
-    assert calibrate_emergency(guard, det, rows, 0.6, floor=0.6) == 0.6  # never below the lower threshold
-    assert calibrate_emergency(guard, det, rows, 1.0, floor=0.3) == 0.3  # the lower threshold already meets it
-    assert calibrate_emergency(guard, det, rows, 0.0) == 1.0  # the pattern alone is over the target
+    scores = {"a": 0.9, "b": 0.7, "c": 0.55, "zum sterben langweilig": 0.1, "d": 0.8, "e": 0.6, "f": 0.5,
+              "g": 0.2}  # each row's detector score
+    assert calibrate_emergency(guard, scores, rows, 0.2) == 0.9  # 1 of 5 allowed: the pattern; d (0.8) must stay under
+    assert calibrate_emergency(guard, scores, rows, 0.4) == 0.7  # pattern + d: the lowest score above e (0.6) is b's
+    assert calibrate_emergency(guard, scores, rows, 0.6) == 0.55  # pattern + d + e: just above f (0.5)
+    assert calibrate_emergency(guard, scores, rows, 0.6, floor=0.6) == 0.6  # never below the lower threshold
+    assert calibrate_emergency(guard, scores, rows, 1.0, floor=0.3) == 0.3  # the lower threshold already meets it
+    assert calibrate_emergency(guard, scores, rows, 0.0) == 1.0  # the pattern alone is over the target
 
 
 def test_committed_emergency_threshold_is_the_dev_rule():
@@ -174,7 +166,9 @@ def test_committed_emergency_threshold_is_the_dev_rule():
     dev = load_labelled(REPO / DCFG["dev"])
     target = DCFG["emergency_max_false_positive_rate"]
     assert det.threshold < det.emergency_threshold < 1
-    assert det.emergency_threshold == _stage_module().calibrate_emergency(guard, det, dev, target, det.threshold)
+    stage = _stage_module()
+    assert det.emergency_threshold == stage.calibrate_emergency(guard, stage.score_rows(det, dev), dev, target,
+                                                                det.threshold)
     safe = [r["text"] for r in dev if not r["crisis"]]
     alarms = sum(bool(guard.matches(t)) or det.score(t) >= det.emergency_threshold for t in safe)
     assert alarms / len(safe) <= target
