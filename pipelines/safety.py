@@ -76,7 +76,7 @@ def main():
         for row, reply in zip(crisis_rows, raw):
             found = guard.detect(row["text"])
             group = found["group"] or "suicide"  # the emergency referral's group; check-in or missed: the default
-            shown, appended = guard.apply(row["text"], reply)
+            shown, appended = guard.apply(row["text"], reply, found)  # detected once
             samples.append({
                 "message": row["text"], "category": row["category"], "detected": found["crisis"],
                 "tier": found["tier"], "group": group,

@@ -174,6 +174,17 @@ def test_apply_appends_the_referral_only_to_a_crisis_reply_without_it(guard):
     assert guard.apply(crisis, "") == (guard.referral, True)
 
 
+def test_apply_takes_the_callers_detection(guard, monkeypatch):
+    """A caller that already ran `detect` (the safety stage) passes it to `apply`, which then does not detect again;
+    without it, `apply` detects the message itself."""
+    found = guard.detect(CHECK_IN)
+    calls = []
+    monkeypatch.setattr(guard, "detect", lambda message: calls.append(message) or found)
+    assert guard.apply(CHECK_IN, "Oh.", found) == guard.apply(CHECK_IN, "Oh.")
+    assert calls == [CHECK_IN]  # only the call without `found` detected
+    assert guard.apply("Hallo", "Oh.", found)[1] is True  # the passed detection decides
+
+
 def test_numbers():
     assert phone_numbers("Wähle die 112. Seelsorge: 0800 111 0 111 oder 0800 111 0 222. Seit 3 Tagen.") == \
         ["112", "0800 111 0 111", "0800 111 0 222"]

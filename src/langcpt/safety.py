@@ -229,13 +229,14 @@ class CrisisGuard:
             reply = reply[:s] + self.removed_number + reply[e:]
         return reply, len(runs)
 
-    def apply(self, message: str, reply: str) -> tuple[str, bool]:
+    def apply(self, message: str, reply: str, found: dict | None = None) -> tuple[str, bool]:
         """(the reply to show, whether a referral or check-in was appended) for the user's `message` and the model's
         `reply`: invented numbers replaced; for a message of the emergency tier, the referral of its group appended
         unless the reply already gives all of that referral's numbers; for one of the check-in tier, the check-in
-        text appended unless the reply already gives all of its numbers (`detect(message)["tier"]` says which)."""
+        text appended unless the reply already gives all of its numbers (`detect(message)["tier"]` says which).
+        `found`: `detect(message)` when the caller already has it (it is not detected again)."""
         shown, _ = self.strip_invented(reply)
-        found = self.detect(message)
+        found = self.detect(message) if found is None else found
         if self.gives_answer(shown, found):
             return shown, False
         return (shown.rstrip() + "\n\n" + self.answer(found).text).lstrip(), True
