@@ -9,7 +9,9 @@ dvc.yaml, the SFT and safety data and models/detector, with data/clean (stage de
 `dvc repro dedup_clean` first) and data/cache linked: the repository's own models/, reports/ and params.yaml are not
 touched. DVC itself is not needed, for machines without it; with DVC, `dvc repro` after the same two profiles does the
 same (docs/models.md). Writes per stage: exit code and wall seconds, then the base/pretrain/sft/evaluate/safety/gguf
-metrics; exit 1 when a stage failed (the stages after it are not run).
+metrics; exit 1 when a stage failed (the stages after it are not run). The JSON is rewritten after every stage, and
+`--from STAGE --workdir W --out F` goes on in the folder W of an earlier run from STAGE (a run cut short by a time
+limit, or a stage fixed since), keeping F's entries for the stages before.
 """
 from __future__ import annotations
 
@@ -46,10 +48,21 @@ def main() -> int:
     ap.add_argument("--scale", default="full", choices=("full", "tiny"), help="tiny: a CPU-sized body (smoke test)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="params after the profiles, e.g. pretrain.max_steps=2 (VALUE is YAML)")
-    ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (must not exist; default: a new one)")
+    ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (must not exist, but with --from; default: a new one)")
+    ap.add_argument("--from", dest="start", choices=STAGES, default=None,
+                    help="go on in an earlier run's --workdir from this stage (its --out JSON keeps the stages before)")
     args = ap.parse_args()
     args.out = args.out.resolve()
     args.tokenizer = args.tokenizer.resolve() if args.tokenizer else None
+    args.workdir = args.workdir.resolve() if args.workdir else None
+    if args.start:
+        if args.set or args.scale != "full" or args.tokenizer:
+            sys.exit("error: --from goes on with the earlier run's params and model: --set, --scale and --tokenizer "
+                     "do not apply")
+        earlier = json.loads(args.out.read_text()) if args.out.is_file() else None
+        if earlier is not None and earlier.get("shape") != args.shape:
+            sys.exit(f"error: --from: {args.out} is a run of {earlier.get('shape')}, not {args.shape}")
+        return run_stages(args, args.workdir, earlier)
     if not (REPO / "data/clean/target.jsonl").is_file():
         sys.exit(f"error: {REPO / 'data/clean/target.jsonl'} is missing: run `dvc pull` or `dvc repro dedup_clean` first")
     work = args.workdir or Path(tempfile.mkdtemp(prefix=f"shape-{args.shape}-")) / "repo"
@@ -83,29 +96,44 @@ def main() -> int:
         if not sep or not isinstance(node, dict) or leaf not in node:
             sys.exit(f"error: --set {item}: expected KEY=VALUE with a KEY of params.yaml")
         node[leaf] = yaml.safe_load(value)
+    result = {"shape": args.shape, "model": summary, "stages": {}}
+    Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    return run_stages(args, work, result)
+
+
+def run_stages(args, work: Path | None, result: dict | None) -> int:
+    """The stages from args.start (default: the first) in `work`; the JSON is rewritten after each stage, so a run
+    cut short (a call's time limit) keeps what finished."""
+    if work is None or not (work / "params.yaml").is_file() or result is None:
+        sys.exit("error: --from needs the --workdir and --out of an earlier run")
+    os.chdir(work)
     commands = {name: st["cmd"] for name, st in yaml.safe_load(Path("dvc.yaml").read_text())["stages"].items()}
     env = {**os.environ, "LANGCPT_MLFLOW": "0",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
-    result = {"shape": args.shape, "model": summary, "stages": {}}
-    Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
-    for stage in STAGES:
+    todo = STAGES[STAGES.index(args.start):] if args.start else STAGES
+    for stage in todo:
+        result["stages"].pop(stage, None)
+    for stage in todo:
         argv = commands[stage].split()
         argv[0] = sys.executable if argv[0] == "python" else argv[0]
         t0 = time.time()
         print(f"+ {stage}: {' '.join(argv)}", file=sys.stderr, flush=True)
         proc = subprocess.run(argv, env=env)
         result["stages"][stage] = {"exit": proc.returncode, "wall_s": round(time.time() - t0, 1)}
+        if proc.returncode == 0 and stage in REPORTS and Path(REPORTS[stage]).is_file():
+            result["stages"][stage]["metrics"] = json.loads(Path(REPORTS[stage]).read_text())
+        write(args.out, result)
         if proc.returncode != 0:
             break
-    for stage, path in REPORTS.items():
-        if result["stages"].get(stage, {}).get("exit") == 0 and Path(path).is_file():
-            result["stages"][stage]["metrics"] = json.loads(Path(path).read_text())
-    result["passed"] = all(result["stages"].get(s, {}).get("exit") == 0 for s in STAGES)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    write(args.out, result)
     print(json.dumps({s: v["exit"] for s, v in result["stages"].items()}), flush=True)
     return 0 if result["passed"] else 1
 
+
+def write(out: Path, result: dict) -> None:
+    result["passed"] = all(result["stages"].get(s, {}).get("exit") == 0 for s in STAGES)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=str) + "\n")
 
 if __name__ == "__main__":
     sys.exit(main())

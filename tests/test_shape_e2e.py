@@ -141,8 +141,7 @@ def test_from_gguf_reruns_only_gguf(first_run, shell):
                                               *(work / "models/sft").glob("*.safetensors"))}
     gguf_report = (work / "reports/gguf.json").stat().st_mtime_ns
 
-    proc = _shape_e2e(shell, "--shape", SHAPE, "--scale", "tiny", "--workdir", str(work), "--out", str(out),
-                      "--from", "gguf")
+    proc = _shape_e2e(shell, "--shape", SHAPE, "--workdir", str(work), "--out", str(out), "--from", "gguf")
     assert proc.returncode == 0, _failed(proc)
     assert _ran(proc) == ["gguf"]
     after = json.loads(out.read_text())
