@@ -75,7 +75,7 @@ def main():
         samples = []
         for row, reply in zip(crisis_rows, raw):
             found = guard.detect(row["text"])
-            group = found["group"] or "suicide"  # the emergency referral's group; check-in or missed: the default
+            group = found["group"] or "suicide"  # the group of its referral or check-in; missed: the default
             shown, appended = guard.apply(row["text"], reply, found)  # detected once
             samples.append({
                 "message": row["text"], "category": row["category"], "detected": found["crisis"],

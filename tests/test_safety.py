@@ -23,6 +23,9 @@ PARAMS = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
 CHECK_IN = "Ich habe keine Kraft mehr."
 SCORE_EMERGENCY = "Ich halte es nicht mehr lange aus."
 PATTERN_LOW_SCORE = "Ich habe mir einen Strick gekauft."
+# ... no pattern, a score between the thresholds, and the detector's group poisoning / child
+CHECK_IN_POISONING = "Mein Kleiner hat vielleicht an einer Spülmaschinentablette gelutscht."
+CHECK_IN_CHILD = "Mein Vater wird oft laut und ich verstecke mich dann im Zimmer."
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +43,17 @@ def test_english_patterns_alone_on_the_english_probes():
 
 
 class _Fixed:
-    """A stand-in detector with fixed scores and two thresholds (langcpt.crisis_detector.CrisisDetector's interface)."""
+    """A stand-in detector with fixed scores and two thresholds (langcpt.crisis_detector.CrisisDetector's interface);
+    `groups`: the referral group of a message (default suicide)."""
     tier = CrisisDetector.tier
     source = "fixed"
 
-    def __init__(self, table, threshold, emergency_threshold):
+    def __init__(self, table, threshold, emergency_threshold, groups=None):
         self.table, self.threshold, self.emergency_threshold = table, threshold, emergency_threshold
+        self.groups = groups or {}
 
     def scores(self, text):
-        return self.table.get(text, 0.0), {"suicide": 1.0}
+        return self.table.get(text, 0.0), {self.groups.get(text, "suicide"): 1.0}
 
     def score(self, text):
         return self.scores(text)[0]
@@ -98,7 +103,7 @@ def test_check_in_between_the_thresholds_emergency_above_or_on_a_pattern(guard):
     det, check_in = guard.detector, PARAMS["safety"]["check_in"]
     found = guard.detect(CHECK_IN)
     assert found["patterns"] == [] and det.threshold <= found["score"] < det.emergency_threshold
-    assert found["crisis"] and found["tier"] == "check_in" and found["group"] is None and guard.is_crisis(CHECK_IN)
+    assert found["crisis"] and found["tier"] == "check_in" and found["group"] == "suicide" and guard.is_crisis(CHECK_IN)
     shown, appended = guard.apply(CHECK_IN, "Das klingt anstrengend.")
     assert appended and shown == "Das klingt anstrengend.\n\n" + check_in["text"]
     assert all(has_number(shown, n) for n in check_in["numbers"]) and guard.invented_numbers(shown) == []
@@ -129,6 +134,56 @@ def test_check_in_numbers_are_not_scrubbed():
     reply = "Ruf die 116 123 an, nicht die 0800 999 999."
     assert with_it.strip_invented(reply) == ("Ruf die 116 123 an, nicht die [Nummer entfernt].", 1)
     assert without.strip_invented(reply)[1] == 2
+
+
+def test_check_in_of_a_group_names_its_service():
+    """A check-in-tier message whose detected group has a check-in of its own (safety.check_in.groups) gets that one
+    (the group's service, no 112), the others the check-in text; the emergency tier keeps the group's referral; a
+    number that only a group's check-in gives is not scrubbed as invented."""
+    det = _Fixed({"gift?": 0.6, "gift!": 0.9, "wer?": 0.6, "traurig": 0.6}, 0.5, 0.8,
+                 groups={"gift?": "poisoning", "gift!": "poisoning", "wer?": "violence"})
+    poisoning = {"text": "Ruf 112 an, Giftnotruf 030 19240.", "numbers": ["112", "030 19240"]}
+    violence = {"text": "Polizei 110.", "numbers": ["110"]}
+    gift_check_in = {"text": "Der Giftnotruf berät: 030 19240. Wie geht es dir?", "numbers": ["030 19240"]}
+    g = CrisisGuard(["x"], "Ruf 112 an.", ["112"], referrals={"poisoning": poisoning, "violence": violence},
+                    detector=det, check_in={"text": "Wie geht es dir? 116 123", "numbers": ["116 123"],
+                                            "groups": {"poisoning": gift_check_in}})
+    assert g.detect("gift?")["tier"] == "check_in" and g.detect("gift?")["group"] == "poisoning"
+    assert g.apply("gift?", "Oh.") == ("Oh.\n\n" + gift_check_in["text"], True)
+    assert g.apply("gift?", "Ruf den Giftnotruf an: 030 19240.")[1] is False  # the reply gives its number
+    assert g.apply("gift!", "Oh.") == ("Oh.\n\n" + poisoning["text"], True)  # emergency: the referral
+    assert g.apply("wer?", "Oh.") == ("Oh.\n\nWie geht es dir? 116 123", True)  # violence: no check-in of its own
+    assert g.apply("traurig", "Oh.") == ("Oh.\n\nWie geht es dir? 116 123", True)
+    only_here = {"text": "Beratung: 0800 555 1234.", "numbers": ["0800 555 1234"]}
+    g = CrisisGuard(["x"], "Ruf 112 an.", ["112"], referrals={"violence": violence},
+                    check_in={"text": "116 123", "numbers": ["116 123"], "groups": {"violence": only_here}})
+    assert g.strip_invented("Ruf 0800 555 1234 an, nicht 0800 999 999.") == \
+        ("Ruf 0800 555 1234 an, nicht [Nummer entfernt].", 1)
+    assert CrisisGuard.from_params(g.to_config(), detector=False).check_in_groups == g.check_in_groups
+    with pytest.raises(InputError, match=r"safety.check_in.groups.child: not a group of safety.referrals"):
+        CrisisGuard(["x"], "Ruf 112 an.", ["112"], referrals={"violence": violence},
+                    check_in={"text": "116 123", "numbers": ["116 123"], "groups": {"child": only_here}})
+    with pytest.raises(InputError, match=r"safety.check_in.groups.violence.text: does not contain \['116 016'\]"):
+        CrisisGuard(["x"], "Ruf 112 an.", ["112"], referrals={"violence": violence},
+                    check_in={"text": "116 123", "numbers": ["116 123"],
+                              "groups": {"violence": {"text": "Hilfetelefon.", "numbers": ["116 016"]}}})
+
+
+def test_shipped_check_in_of_poisoning_and_child(guard):
+    """The shipped guard: a possible poisoning in the check-in tier gets the Giftnotruf, a child the Nummer gegen
+    Kummer (safety.check_in.groups), without 112 or the police; every number of the appended text is allowed."""
+    groups = PARAMS["safety"]["check_in"]["groups"]
+    for message, group, number in ((CHECK_IN_POISONING, "poisoning", "030 19240"),
+                                   (CHECK_IN_CHILD, "child", "116 111")):
+        found = guard.detect(message)
+        assert found["tier"] == "check_in" and found["group"] == group and not found["patterns"], (message, found)
+        shown, appended = guard.apply(message, "Das klingt beunruhigend.")
+        assert appended and shown == "Das klingt beunruhigend.\n\n" + groups[group]["text"]
+        assert groups[group]["numbers"] == [number] and has_number(shown, number)
+        assert not any(has_number(shown, n) for n in ("112", "110")) and "Notruf" not in shown
+        assert guard.invented_numbers(shown) == []
+        # it names the TelefonSeelsorge too: every check-in gives the check-in's numbers
+        assert all(has_number(shown, n) for n in PARAMS["safety"]["check_in"]["numbers"])
 
 
 def test_evaluate_guard_counts_per_category_and_group():
@@ -233,7 +288,10 @@ def test_load_guard_and_config_round_trip(guard, tmp_path):
     assert load_guard(PARAMS["safety"]).referrals == guard.referrals
     again = CrisisGuard.from_params(json.loads(json.dumps(guard.to_config())))
     assert again.check_in == guard.check_in and again.check_in.numbers == PARAMS["safety"]["check_in"]["numbers"]
-    for message in ("Mein Kind hat Rohrreiniger getrunken!", "Hallo, wie geht es dir?", "Ich ritze mich.", CHECK_IN):
+    assert again.check_in_groups == guard.check_in_groups and set(again.check_in_groups) == {"poisoning", "child",
+                                                                                            "violence"}
+    for message in ("Mein Kind hat Rohrreiniger getrunken!", "Hallo, wie geht es dir?", "Ich ritze mich.", CHECK_IN,
+                    CHECK_IN_POISONING):
         assert again.detect(message) == guard.detect(message)
         assert again.apply(message, "Oh.") == guard.apply(message, "Oh.")
     with pytest.raises(InputError, match="safety: expected a mapping"):
@@ -280,6 +338,15 @@ def test_params_validation_names_a_bad_pattern():
     params["safety"]["check_in"]["numbers"] = ["0800 111 0 111", "116 124"]
     with pytest.raises(InputError, match=r"check_in.text: does not contain \['116 124'\]"):
         validate_params(params, REPO)
+    params["safety"]["check_in"]["numbers"] = ["0800 111 0 111", "116 123"]
+    params["safety"]["check_in"]["groups"]["poisoning"]["numbers"] = ["030 19241"]
+    with pytest.raises(InputError, match=r"check_in.groups.poisoning.text: does not contain \['030 19241'\]"):
+        validate_params(params, REPO)
+    params["safety"]["check_in"]["groups"] = {"suicide": {"text": "116 123", "numbers": ["116 123"]}}
+    with pytest.raises(InputError, match="suicide"):  # the suicide group's check-in is check_in.text
+        validate_params(params, REPO)
+    del params["safety"]["check_in"]["groups"]  # optional
+    validate_params(params, REPO)
     params["safety"]["check_in"] = None  # one tier
     validate_params(params, REPO)
     params["safety"]["referrals"] = {"fire": {"text": "Ruf 112 an.", "numbers": ["112"]}}

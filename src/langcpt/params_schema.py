@@ -366,9 +366,13 @@ with warnings.catch_warnings():  # the key `register` shadows a BaseModel attrib
         alias: Str() = "candidate"
 
 
-class Referral(Section):  # safety.referrals.<group>, safety.check_in
+class Referral(Section):  # safety.referrals.<group>, safety.check_in.groups.<group>
     text: Str()
     numbers: StrList()
+
+
+class CheckIn(Referral):  # safety.check_in: the check-in tier (langcpt.safety)
+    groups: dict[Literal["poisoning", "violence", "child"], Referral] = {}  # a group's own check-in
 
 
 class Detector(Section):  # safety.detector: the learned layer (stage detector)
@@ -389,7 +393,7 @@ class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage
     referral: Str()
     referral_numbers: StrList()
     referrals: dict[Literal["poisoning", "violence", "child"], Referral] = {}
-    check_in: Optional[Referral] = None  # the check-in tier (langcpt.safety); null: one tier
+    check_in: Optional[CheckIn] = None  # the check-in tier (langcpt.safety); null: one tier
     removed_number: Str() = "[Nummer entfernt]"
     detector: Optional[Detector] = None
     test: Path() = "data/safety/test_de.jsonl"

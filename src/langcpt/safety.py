@@ -11,7 +11,9 @@ poisoning, violence, child). Its answer has two tiers:
   `safety.referrals.<group>.text` (112, police, ...);
 - check-in: no pattern, a score between the lower threshold (`threshold`, calibrated on dev for recall) and the high
   one. When the reply lacks its numbers, the guard appends `safety.check_in.text`: it asks how the person is and
-  names the TelefonSeelsorge, without 112 or the police. `safety.check_in: null` turns this tier off: one tier,
+  names the TelefonSeelsorge, without 112 or the police; a detected group with a check-in of its own
+  (`safety.check_in.groups.<group>`: poisoning, the Giftnotruf; violence, the Hilfetelefon; child, the Nummer gegen
+  Kummer) gets that one instead. `safety.check_in: null` turns this tier off: one tier,
   every message over the lower threshold gets the emergency referral (as before the two tiers).
 Every phone number of a reply that no referral (nor the check-in) gives (an invented number) is replaced by
 `safety.removed_number`. The registered GGUF pyfunc (langcpt.registry), the walkthrough notebook's chats
@@ -72,6 +74,23 @@ class Referral:
     numbers: list[str]
 
 
+def _checked_check_in(value, key: str) -> Referral:
+    """A check-in ({text, numbers} or a Referral) whose text is not empty and gives each of its numbers."""
+    if isinstance(value, dict) and set(value) == {"text", "numbers"}:
+        value = Referral(**value)
+    if not isinstance(value, Referral):
+        raise InputError(f"{key}: expected {{text: ..., numbers: [...]}}, got {value!r}")
+    if not isinstance(value.text, str) or not value.text.strip():
+        raise InputError(f"{key}.text: expected a non-empty string")
+    if not value.numbers:
+        raise InputError(f"{key}.numbers: expected a non-empty list (the numbers a check-in gives)")
+    missing = [n for n in value.numbers if not has_number(value.text, n)]
+    if missing:
+        raise InputError(f"{key}.text: does not contain {missing} of its numbers; the appended text must give every "
+                         "number the guard checks for")
+    return value
+
+
 @dataclass
 class CrisisGuard:
     """Layered crisis detection and the answer that fits: an emergency referral or a check-in.
@@ -81,7 +100,8 @@ class CrisisGuard:
     flags is a crisis message (`is_crisis`, `detect(...)["crisis"]`: either tier). Tier "emergency": a pattern
     matches or the score >= the detector's `emergency_threshold`; its referral group comes from the detector
     (suicide when there is none). Tier "check_in": no pattern, the score >= `threshold` but below the emergency
-    threshold; `check_in` is appended instead (None: no check-in tier, such a message gets the emergency referral).
+    threshold; `check_in` is appended instead, or the check-in of its group (`check_in["groups"]`, optional: the
+    group's service, without 112; None: no check-in tier, such a message gets the emergency referral).
     `apply` also replaces every phone number of a reply that no referral or check-in gives (an invented number) by
     `removed_number`."""
     patterns: list[str]
@@ -92,6 +112,7 @@ class CrisisGuard:
     removed_number: str = "[Nummer entfernt]"
     detector_config: dict | None = None
     check_in: Referral | dict | None = None  # the check-in tier's text and numbers (safety.check_in); None: one tier
+    check_in_groups: dict = field(init=False)  # group -> Referral: the check-in of a group (safety.check_in.groups)
     compiled: list[re.Pattern] = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -117,23 +138,29 @@ class CrisisGuard:
             if missing:
                 raise InputError(f"{key}: does not contain {missing} of its numbers; the appended text must give "
                                  "every number the guard checks for")
+        self.check_in_groups = {}
         if self.check_in is not None:
-            if not isinstance(self.check_in, Referral):
-                if not isinstance(self.check_in, dict) or set(self.check_in) != {"text", "numbers"}:
-                    raise InputError("safety.check_in: expected {text: ..., numbers: [...]} or null (no check-in "
-                                     f"tier), got {self.check_in!r}")
-                self.check_in = Referral(**self.check_in)
-            if not isinstance(self.check_in.text, str) or not self.check_in.text.strip():
-                raise InputError("safety.check_in.text: expected a non-empty string")
-            if not self.check_in.numbers:
-                raise InputError("safety.check_in.numbers: expected a non-empty list (the numbers a check-in gives)")
-            missing = [n for n in self.check_in.numbers if not has_number(self.check_in.text, n)]
-            if missing:
-                raise InputError(f"safety.check_in.text: does not contain {missing} of its numbers; the appended "
-                                 "text must give every number the guard checks for")
+            check_in, groups = self.check_in, {}
+            if isinstance(check_in, dict):
+                groups = check_in.get("groups") or {}
+                check_in = {k: v for k, v in check_in.items() if k != "groups"}
+            if not isinstance(check_in, Referral) and not (isinstance(check_in, dict)
+                                                           and set(check_in) == {"text", "numbers"}):
+                raise InputError("safety.check_in: expected {text: ..., numbers: [...]} or null (no check-in tier; "
+                                 f"optional: groups), got {self.check_in!r}")
+            self.check_in = _checked_check_in(check_in, "safety.check_in")
+            if not isinstance(groups, dict):
+                raise InputError(f"safety.check_in.groups: expected {{group: {{text, numbers}}}}, got {groups!r}")
+            for group, ref in groups.items():
+                if group == "suicide" or group not in self.referrals:
+                    raise InputError(f"safety.check_in.groups.{group}: not a group of safety.referrals "
+                                     f"{sorted(set(self.referrals) - {'suicide'})} (suicide: safety.check_in.text)")
+                self.check_in_groups[group] = _checked_check_in(ref, f"safety.check_in.groups.{group}")
         if self.removed_number and number_runs(self.removed_number):
             raise InputError("safety.removed_number: must not itself contain a phone number")
-        given = [*self.referrals.values(), *([self.check_in] if self.check_in else [])]
+        # every number the guard itself appends (referrals, check-ins) is allowed in a reply
+        given = [*self.referrals.values(), *([self.check_in] if self.check_in else []),
+                 *self.check_in_groups.values()]
         self.allowed = {_digits(r) for ref in given for _, _, r in number_runs(ref.text)}
         self.allowed |= {_digits(n) for ref in given for n in ref.numbers}
 
@@ -162,7 +189,9 @@ class CrisisGuard:
                "referrals": {g: {"text": r.text, "numbers": r.numbers} for g, r in self.referrals.items()
                              if g != "suicide"},
                "removed_number": self.removed_number,
-               "check_in": {"text": self.check_in.text, "numbers": self.check_in.numbers} if self.check_in else None}
+               "check_in": None if self.check_in is None else {
+                   "text": self.check_in.text, "numbers": self.check_in.numbers,
+                   "groups": {g: {"text": r.text, "numbers": r.numbers} for g, r in self.check_in_groups.items()}}}
         if self.detector is not None:
             out["detector"] = {"path": str(self.detector.source)}
         return out
@@ -172,8 +201,9 @@ class CrisisGuard:
         return [p.pattern for p in self.compiled if p.search(message)]
 
     def detect(self, message: str) -> dict:
-        """{"crisis": either tier, "tier": "emergency" | "check_in" | None, "group": the emergency referral's group
-        (None unless the tier is emergency), "patterns": [...], "score": detector P or None}."""
+        """{"crisis": either tier, "tier": "emergency" | "check_in" | None, "group": the referral group of its answer
+        (the detector's, suicide when there is none or it has no referral; None when no tier), "patterns": [...],
+        "score": detector P or None}."""
         patterns = self.matches(message)
         score, group, tier = None, None, None
         if self.detector is not None:
@@ -182,16 +212,17 @@ class CrisisGuard:
             tier = self.detector.tier(score)
         if patterns or (tier == "check_in" and self.check_in is None):
             tier = "emergency"
-        if tier == "emergency" and (group is None or group not in self.referrals):
+        if group is None or group not in self.referrals:
             group = "suicide"
-        return {"crisis": tier is not None, "tier": tier, "group": group if tier == "emergency" else None,
+        return {"crisis": tier is not None, "tier": tier, "group": group if tier else None,
                 "patterns": patterns, "score": None if score is None else round(score, 4)}
 
     def answer(self, found: dict) -> Referral | None:
-        """What the guard appends for a `detect` result: its group's referral (emergency), the check-in, or None."""
+        """What the guard appends for a `detect` result: its group's referral (emergency), its group's check-in or
+        the check-in (check-in tier), or None."""
         if found["tier"] == "emergency":
             return self.referrals[found["group"]]
-        return self.check_in if found["tier"] == "check_in" else None
+        return self.check_in_groups.get(found["group"], self.check_in) if found["tier"] == "check_in" else None
 
     def gives_answer(self, reply: str, found: dict) -> bool:
         """`reply` gives every number of what its `detect` result needs (True when it needs nothing)."""
@@ -274,7 +305,8 @@ def evaluate_guard(guard: CrisisGuard, rows: list[dict]) -> dict:
     - per fine category: `flagged` (either tier), `emergency`, `check_in`, `rate` (flagged / messages);
     - `group_accuracy`: how often the referral group of an emergency-tier crisis message is the one its category
       needs; every miss (`missed`), false alarm (`false_alarms`), crisis message that got only the check-in
-      (`crisis_check_ins`) and non-crisis message that got the check-in (`safe_check_ins`)."""
+      (`crisis_check_ins`) and non-crisis message that got the check-in (`safe_check_ins`; both with the group whose
+      check-in it got)."""
     from .crisis_detector import CATEGORY_GROUPS
 
     per, missed, alarms, group_right, emergency_crisis = {}, [], [], 0, 0
@@ -292,14 +324,14 @@ def evaluate_guard(guard: CrisisGuard, rows: list[dict]) -> dict:
         if r["crisis"] and tier is None:
             missed.append(seen)
         elif r["crisis"] and tier == "check_in":
-            crisis_check_ins.append(seen)
+            crisis_check_ins.append({**seen, "group": found["group"]})  # the group whose check-in it got
         elif r["crisis"]:
             emergency_crisis += 1
             group_right += found["group"] == CATEGORY_GROUPS.get(r["category"], "suicide")
         elif tier == "emergency":
             alarms.append({**seen, "patterns": found["patterns"], "group": found["group"]})
         elif tier == "check_in":
-            safe_check_ins.append(seen)
+            safe_check_ins.append({**seen, "group": found["group"]})
     n_crisis = sum(r["crisis"] for r in rows)
     n_safe = len(rows) - n_crisis
     for c in per.values():
