@@ -44,6 +44,7 @@ def worker(args) -> None:
                eval_steps=10**9, save_steps=10**9, backend=args.backend or cfg["backend"])
     os.environ["LANGCPT_BACKEND"] = cfg["backend"]
     from langcpt.cpt import continued_pretraining  # imports Unsloth first when CUDA is present
+    from langcpt.packing import token_dtype
     from langcpt.training import choose_backend
 
     import torch
@@ -52,8 +53,9 @@ def worker(args) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="model-shapes-"))
     rng = np.random.default_rng(0)
     n_tokens = json.loads((Path(args.model_dir) / "summary.json").read_text())["tokenizer_tokens"]
-    np.save(tmp / "train.npy", rng.integers(3, n_tokens, size=(args.steps * args.batch, args.block), dtype=np.uint16))
-    np.save(tmp / "val.npy", np.empty((0, args.block), dtype=np.uint16))
+    dtype = token_dtype(n_tokens)  # the tokenize stage's: uint32 past 65,536 tokens (Qwen's 151,646)
+    np.save(tmp / "train.npy", rng.integers(3, n_tokens, size=(args.steps * args.batch, args.block), dtype=dtype))
+    np.save(tmp / "val.npy", np.empty((0, args.block), dtype=dtype))
     t0 = time.time()
     m = continued_pretraining(cfg, backend, Path(args.model_dir), tmp / "train.npy", tmp / "val.npy", out_dir=None,
                               checkpoint_dir=tmp / "ckpt", curves_dir=tmp / "curves")
