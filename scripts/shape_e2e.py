@@ -125,7 +125,6 @@ def run_stages(args, work: Path | None, result: dict | None) -> int:
         write(args.out, result)
         if proc.returncode != 0:
             break
-    write(args.out, result)
     print(json.dumps({s: v["exit"] for s, v in result["stages"].items()}), flush=True)
     return 0 if result["passed"] else 1
 
@@ -134,6 +133,7 @@ def write(out: Path, result: dict) -> None:
     result["passed"] = all(result["stages"].get(s, {}).get("exit") == 0 for s in STAGES)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+
 
 if __name__ == "__main__":
     sys.exit(main())
