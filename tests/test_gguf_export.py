@@ -124,6 +124,16 @@ def test_convert_writes_template_vocab_and_eos(f16, tokenizer):
     assert {"token_embd.weight", "output.weight"} <= names  # untied head (tied: see the SmolLM2-shape test)
 
 
+def test_convert_is_byte_identical_across_runs(f16, hf_dir, tmp_path):
+    """The converter names the model after its input folder: a temp folder's random name once went into
+    general.basename/finetune, so two conversions of one model differed (two fresh `dvc repro` runs, issue 22)."""
+    again = convert_to_gguf(hf_dir, tmp_path / "again.gguf", "f16")
+    meta = gguf_metadata(again)
+    assert meta["general.name"] == hf_dir.name
+    assert not [k for k, v in meta.items() if isinstance(v, str) and "gguf-stage" in v]
+    assert again.read_bytes() == f16.read_bytes()
+
+
 def test_convert_rejects_bad_input(tmp_path, hf_dir):
     with pytest.raises(InputError, match="config.json"):
         convert_to_gguf(tmp_path, tmp_path / "x.gguf")
@@ -131,6 +141,7 @@ def test_convert_rejects_bad_input(tmp_path, hf_dir):
         convert_to_gguf(hf_dir, tmp_path / "x.gguf", outtype="q4_k_m")
 
 
+@pytest.mark.integration
 def test_convert_rejects_vocab_llama_cpp_cannot_reproduce(as_loaded_tok_dir, hf_dir, tmp_path):
     """transformers' tokenizer-from-GGUF (not the original tokenizer.json) converts to a vocab llama.cpp aborts on."""
     bad = tmp_path / "hf"
@@ -344,6 +355,7 @@ def test_modelfile_rejects_bad_input(tokenizer):
 
 
 # ---------------------------------------------------------------- SmolLM2 shapes, tied head
+@pytest.mark.integration
 def test_smollm2_shapes_tied_kquants(tok_dir, tmp_path):
     """SmolLM2-135M shapes (2 of its 30 layers), tied embeddings. Rows of 576 are not multiples of 256: k-quants
     must fall back per tensor and the result still load and run."""

@@ -132,8 +132,11 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
         raise InputError(f"{hf_dir}: EOS token {eos_token!r} is not a single token of the vocabulary")
 
     with tempfile.TemporaryDirectory(prefix="gguf-stage-") as stage_dir, atomic_path(out_path) as tmp:
-        # A view of hf_dir whose tokenizer_config.json names the EOS and carries the chat template.
-        stage = Path(stage_dir)
+        # A view of hf_dir whose tokenizer_config.json names the EOS and carries the chat template. Named like
+        # hf_dir: the converter derives general.basename/finetune from the folder's name, and a random temp name
+        # there made two conversions of the same model differ in their metadata.
+        stage = Path(stage_dir) / hf_dir.resolve().name
+        stage.mkdir()
         for p in hf_dir.iterdir():
             if p.name != "tokenizer_config.json":
                 (stage / p.name).symlink_to(p.resolve())
@@ -147,7 +150,7 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
         gguf_py = str(script.parent / "gguf-py")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [gguf_py, os.environ.get("PYTHONPATH")]))}
         cmd = [sys.executable, str(script), str(stage), "--outfile", str(tmp), "--outtype", outtype,
-               "--model-name", hf_dir.resolve().name]  # general.name (else the temp folder's name)
+               "--model-name", hf_dir.resolve().name]  # general.name
         rc, output = _run_shown(cmd, env)  # its per-tensor lines and "Writing" bar reach a terminal as they come
         _raise_if_disk_full(rc, output, tmp)
         if rc != 0 or not tmp.is_file():
