@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: setup repro test presets plots walkthrough serve
+.PHONY: setup repro test test-fast presets plots walkthrough serve
 PRESET ?=
 # the dependency set: `gpu` (CUDA) for PRESET=gpu, else `cpu`; the test tools either way
 EXTRAS ?= $(if $(filter gpu,$(PRESET)),gpu,cpu),test
@@ -31,6 +31,10 @@ presets:
 
 test: setup
 	python -m pytest -q
+
+# the unit tier only: the tests without the `integration` marker (tests/conftest.py, docs/tests.md)
+test-fast: setup
+	python -m pytest -q -m "not integration"
 
 # `dvc plots show` as HTML (reports/plots/index.html, Vega from a CDN) and the same plots as PNG for the README
 # (reports/plots/*.png, rendered offline by scripts/plots_png.py)

@@ -15,6 +15,23 @@ TEST_CACHE = Path(os.environ.get("LANGCPT_TEST_CACHE", Path.home() / ".cache" / 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
+# Test tiers (docs/tests.md). `integration`: a real `dvc repro` of the tiny pipeline, torchrun, servers and clusters
+# on 127.0.0.1, pip's resolver, model builds: minutes each. The rest is the unit tier, `make test-fast`
+# (pytest -m "not integration"). A test is integration when its module is listed here, when it uses a fixture that
+# builds the tiny pipeline, or when it carries @pytest.mark.integration itself. `make test` runs both tiers.
+INTEGRATION_MODULES = {
+    "test_check_lock", "test_dependencies", "test_determinism", "test_distributed", "test_faults", "test_lock_fresh",
+    "test_mlflow_server", "test_model_shapes", "test_notebook", "test_pipeline_e2e", "test_remotes", "test_resume",
+    "test_shape_e2e", "test_sweep_tradeoff"}
+INTEGRATION_FIXTURES = {"tiny_upstream", "tiny_pipeline"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if (item.module.__name__.rpartition(".")[2] in INTEGRATION_MODULES
+                or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture(scope="session")
 def test_cache() -> Path:

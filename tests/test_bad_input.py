@@ -455,6 +455,7 @@ def _digest(root: Path, folder: str) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((root / folder).glob("*.jsonl"))}
 
 
+@pytest.mark.integration
 def test_sigkill_during_a_data_stage_then_dvc_repro_recovers(tmp_path):
     """`dvc repro` of ingest and dedup_clean (the real dvc.yaml stages) is SIGKILLed, dvc and stage together, as
     soon as the stage has started writing its output; the output is absent (dvc removed it before the run), not

@@ -135,6 +135,7 @@ def run_script(name: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
+@pytest.mark.integration
 def test_stages_end_to_end_and_dvc_metrics_show(tmp_path, smollm2_tokenizer):
     """dedup_clean (streaming, 2 spawn workers) then data_card as scripts; `dvc metrics show` lists the card."""
     for split, docs in raw_docs().items():

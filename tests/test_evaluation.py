@@ -128,6 +128,7 @@ def run_evaluate_stage(root, gates):
                           capture_output=True, text=True)
 
 
+@pytest.mark.integration
 def test_stage_writes_bpb_and_fails_on_a_gate_with_the_reason(tmp_path, smollm2_tokenizer):
     tok = smollm2_tokenizer
     for seed, name in enumerate(("base", "pretrained", "sft")):  # three random models: nothing improved

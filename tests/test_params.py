@@ -191,6 +191,7 @@ def test_invalid_yaml_and_non_utf8_are_input_errors(tmp_path):
         load_params(p)
 
 
+@pytest.mark.integration  # every stage script in its own interpreter: ~7 s each
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_script_validates_params_before_work(stage, tmp_path):
     """Each stage exits 1 with `error: <key>: expected ...` and no traceback, and writes nothing."""

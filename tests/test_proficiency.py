@@ -210,6 +210,7 @@ def run_script(root, name):
                           capture_output=True, text=True)
 
 
+@pytest.mark.integration
 def test_eval_data_and_evaluate_stages_report_proficiency(tmp_path, smollm2_tokenizer, test_cache):
     stage_repo(tmp_path, smollm2_tokenizer, test_cache)
     (tmp_path / "data/clean/target.jsonl").write_text("")

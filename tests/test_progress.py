@@ -92,6 +92,7 @@ def tiny_hf(tmp_path_factory, smollm2_tokenizer):
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny") / "hf", smollm2_tokenizer, tie=False)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("terminal", [True, False])
 def test_conversion_output_and_quantize_bar_on_a_terminal_only(tmp_path, tiny_hf, terminal):
     rc, out, err = run_python(GGUF.format(hf=tiny_hf), tmp_path, terminal)

@@ -367,6 +367,7 @@ def test_chat_replies_batched_equal_one_by_one(tiny_model_dir):
     assert all(isinstance(r, str) for r in batched)
 
 
+@pytest.mark.integration
 def test_safety_stage_reports_and_gates(tmp_path, tiny_model_dir):
     """The stage on a tiny random 'SFT model' and a small labelled set in the test set's place: it never gives the
     referral itself, the guard does for every detected crisis message, no invented number is left; a stricter

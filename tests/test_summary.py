@@ -128,6 +128,7 @@ def exp_show(root: Path, env: dict) -> dict:
     return row
 
 
+@pytest.mark.integration
 def test_stage_under_dvc_puts_readable_names_in_exp_show(summary_repo):
     root, env = summary_repo["path"], summary_repo["env"]
     out = sh(["dvc", "repro", "summary"], root, env)
