@@ -4,17 +4,19 @@
         --out reports/gpu/seeds/spread
 
 Each RUN folder holds the stages' reports as the pipeline writes them (`<stage>/metrics.json`, e.g. copies of
-reports/pretrain, reports/sft, reports/evaluate, reports/safety of one run). Every numeric leaf is flattened to a
-dotted key; for each key the output gives n, mean, sample standard deviation, min, max and spread (max - min).
-`--out` writes spread.json (all keys) and spread.md (the headline rows, and for each proficiency measure whether
-the CPT model beats the base model by more than the spread of the CPT runs). Timings and counters are left out of
-the markdown (`_seconds`, `_per_second`, `steps`), not of the JSON.
+reports/pretrain, reports/sft, reports/evaluate, reports/safety of one run). Every numeric leaf becomes a dotted
+key (`<stage>.<path>`, as MLflow logs them); for each key the output gives n, mean, sample standard deviation, min,
+max and spread (max - min). `--out` writes spread.json (every key) and spread.md (the keys named in HEADLINE,
+PROFICIENCY and OTHER, and for each proficiency measure whether the CPT model beats the base model by more than the
+spread of the CPT runs).
 """
 import argparse
 import json
 import math
 import statistics
 from pathlib import Path
+
+from langcpt.tracking import flatten
 
 HEADLINE = ["evaluate.{m}.target_bpb", "evaluate.{m}.general_bpb", "evaluate.{m}.target_perplexity"]
 PROFICIENCY = ["translation_chrf_greedy", "translation_chrf_sampled", "translation_chat_chrf_greedy",
@@ -26,18 +28,12 @@ OTHER = ["pretrain.eval_loss", "pretrain.eval_perplexity", "pretrain.tokens_per_
          "safety.guarded_crisis_referral_rate"]
 
 
-def flatten(obj, prefix=""):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from flatten(v, f"{prefix}.{k}" if prefix else str(k))
-    elif isinstance(obj, (int, float)) and not isinstance(obj, bool) and math.isfinite(obj):
-        yield prefix, float(obj)
-
-
 def load_run(folder: Path) -> dict[str, float]:
     flat = {}
     for metrics in sorted(folder.glob("*/metrics.json")):
-        flat.update(flatten(json.loads(metrics.read_text()), metrics.parent.name))
+        for k, v in flatten(json.loads(metrics.read_text()), metrics.parent.name + ".").items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                flat[k] = float(v)
     if not flat:
         raise SystemExit(f"{folder}: no <stage>/metrics.json here")
     return flat

@@ -4,7 +4,10 @@
 # model at batch 8 leaves most of it idle), each in its own copy of the tree; safety on seed 42's SFT model.
 # Resumable: the state lives in the machine's /tmp while it is warm; each call runs the phases that still fit its
 # time and copies their reports to $OUT. Carried in two calls first (.gpurun/s1: the site wheels, data/clean +
-# data/eval, the first part of the base model's wheel; .gpurun/s2: the rest of it). With DVC the same spread is
+# data/eval, the first part of the base model's wheel; .gpurun/s2: the rest of it). s1/whl must also hold what
+# evaluate imports through langcpt.clean (ftfy, wcwidth, datasketch, phonenumbers, and scipy where the machine lacks
+# it): the recorded run lacked them, installed them in two extra calls (pip install --no-deps --target /tmp/site) and
+# reran evaluate (its line removed from /tmp/seeds/done). With DVC the same spread is
 #   for s in 42 43 44; do dvc exp run --queue -S pretrain.seed=$s -S sft.seed=$s; done; dvc queue start; dvc exp show
 set -u
 export PYTHONPATH=/tmp/site HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 LANGCPT_MLFLOW=0
