@@ -11,7 +11,8 @@ touched. DVC itself is not needed, for machines without it; with DVC, `dvc repro
 same (docs/models.md). Writes per stage: exit code and wall seconds, then the base/pretrain/sft/evaluate/safety/gguf
 metrics; exit 1 when a stage failed (the stages after it are not run). The JSON is rewritten after every stage, and
 `--from STAGE --workdir W --out F` goes on in the folder W of an earlier run from STAGE (a run cut short by a time
-limit, or a stage fixed since), keeping F's entries for the stages before.
+limit, or a stage fixed since), keeping F's entries for the stages before; `--to STAGE` stops after STAGE (a run split
+over calls of a time-limited machine: `--to sft`, then `--from evaluate`).
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (must not exist, but with --from; default: a new one)")
     ap.add_argument("--from", dest="start", choices=STAGES, default=None,
                     help="go on in an earlier run's --workdir from this stage (its --out JSON keeps the stages before)")
+    ap.add_argument("--to", dest="stop", choices=STAGES, default=None, help="stop after this stage")
     args = ap.parse_args()
     args.out = args.out.resolve()
     args.tokenizer = args.tokenizer.resolve() if args.tokenizer else None
@@ -111,6 +113,7 @@ def run_stages(args, work: Path | None, result: dict | None) -> int:
     env = {**os.environ, "LANGCPT_MLFLOW": "0",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
     todo = STAGES[STAGES.index(args.start):] if args.start else STAGES
+    todo = todo[:todo.index(args.stop) + 1] if args.stop in todo else todo
     for stage in todo:
         result["stages"].pop(stage, None)
     for stage in todo:
