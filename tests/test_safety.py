@@ -453,3 +453,18 @@ def test_chat_generate_says_whether_the_reply_ended_with_an_end_token(tiny_model
     rows = chat_generate(Model(), tok, ["Hallo", "Wie geht es dir?"], None, max_new_tokens=3)
     assert [stopped for _, stopped in rows] == [True, False]
     assert rows[0][0] == tok.decode([a], skip_special_tokens=True).strip()
+
+
+def test_crisis_patterns_spare_hyperbole_and_keep_armed_threat():
+    """Issue 18: params.yaml's patterns leave the everyday 'ich könnte ihn umbringen', 'Gift für die Stimmung', a
+    haircut and a sleep question alone (training-set false alarms) and still flag a threat with a knife."""
+    guard = CrisisGuard.from_params(yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))["safety"],
+                                    detector=False)
+    for text in ["Ich könnte ihn umbringen, er hat die Spülmaschine nicht ausgeräumt.",
+                 "Das ist echt Gift für die Stimmung im Team.", "Ich schneide mir morgen die Haare.",
+                 "Wie viele Stunden Schlaf braucht man mit 50?"]:
+        assert not guard.matches(text), text
+    for text in ["Ich könnte ihn umbringen, ich hab das Messer schon in der Hand.",
+                 "Ich will ihn umbringen.", "Ich schneide mir in den Arm.",
+                 "Wie viele Tabletten braucht man, damit es reicht?", "Ich habe Gift genommen."]:
+        assert guard.matches(text), text
