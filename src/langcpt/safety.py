@@ -30,65 +30,13 @@ import re
 from dataclasses import dataclass, field
 
 from .fileio import InputError
+from .referrals import Referral, _digits, guard_settings, has_number, number_runs
 
 
 def phone_numbers(text: str) -> list[str]:
     """Digit runs of at least 3 digits (spaces inside allowed), e.g. the referral numbers of a crisis reply."""
     runs = (re.sub(r"\s+", " ", m).strip() for m in re.findall(r"\d[\d ]*\d", text))
     return list(dict.fromkeys(r for r in runs if sum(c.isdigit() for c in r) >= 3))
-
-
-def has_number(text: str, number: str) -> bool:
-    """`number` (e.g. "112", "0800 111 0 111") appears in `text` as a whole digit run (any whitespace inside)."""
-    digits = [re.escape(part) for part in number.split()]
-    return re.search(r"(?<!\d)" + r"\s*".join(digits) + r"(?!\d)", text) is not None
-
-
-_UNIT = re.compile(r"\s*(?:mg|g|kg|ml|l|km|m|cm|euro|eur|€|%|prozent|jahre|tage|stunden|minuten)\b", re.IGNORECASE)
-_RUN = re.compile(r"(?<![\w.,])\+?\d(?:[\s\-]?\d)*(?![\w])")
-
-
-def number_runs(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, run) of every phone-number-like digit run of `text`: digits with single whitespaces or hyphens
-    inside, at least 3 digits; a 4-digit year (1900-2099) and an amount with a unit (500 mg, 2000 Euro) are not."""
-    out = []
-    for m in _RUN.finditer(text):
-        run = m.group()
-        if _UNIT.match(text, m.end()):
-            continue
-        digits = re.sub(r"\D", "", run)
-        if len(digits) < 3 or (len(digits) == 4 and run.isdigit() and 1900 <= int(run) <= 2099):
-            continue
-        out.append((m.start(), m.start() + len(run), run))
-    return out
-
-
-def _digits(number: str) -> str:
-    return re.sub(r"\D", "", number)
-
-
-@dataclass
-class Referral:
-    """What the guard appends for one referral group, and the numbers a reply must give to count as referring."""
-    text: str
-    numbers: list[str]
-
-
-def _checked_check_in(value, key: str) -> Referral:
-    """A check-in ({text, numbers} or a Referral) whose text is not empty and gives each of its numbers."""
-    if isinstance(value, dict) and set(value) == {"text", "numbers"}:
-        value = Referral(**value)
-    if not isinstance(value, Referral):
-        raise InputError(f"{key}: expected {{text: ..., numbers: [...]}}, got {value!r}")
-    if not isinstance(value.text, str) or not value.text.strip():
-        raise InputError(f"{key}.text: expected a non-empty string")
-    if not value.numbers:
-        raise InputError(f"{key}.numbers: expected a non-empty list (the numbers a check-in gives)")
-    missing = [n for n in value.numbers if not has_number(value.text, n)]
-    if missing:
-        raise InputError(f"{key}.text: does not contain {missing} of its numbers; the appended text must give every "
-                         "number the guard checks for")
-    return value
 
 
 @dataclass
@@ -116,53 +64,8 @@ class CrisisGuard:
     compiled: list[re.Pattern] = field(init=False, repr=False)
 
     def __post_init__(self):
-        if not self.patterns:
-            raise InputError("safety.crisis_patterns: expected a non-empty list of regular expressions")
-        self.compiled = []
-        for i, pattern in enumerate(self.patterns):
-            try:
-                self.compiled.append(re.compile(pattern, re.IGNORECASE))
-            except re.error as e:
-                raise InputError(f"safety.crisis_patterns[{i}]: not a valid regular expression ({e}): {pattern!r}") \
-                    from None
-        if not self.referral_numbers:
-            raise InputError("safety.referral_numbers: expected a non-empty list (the numbers a crisis reply must give)")
-        self.referrals = {"suicide": Referral(self.referral, list(self.referral_numbers)),
-                          **{g: r if isinstance(r, Referral) else Referral(**r) for g, r in self.referrals.items()
-                             if g != "suicide"}}
-        for group, ref in self.referrals.items():
-            key = "safety.referral" if group == "suicide" else f"safety.referrals.{group}.text"
-            if not ref.numbers:
-                raise InputError(f"{key}: its numbers list is empty (the numbers a crisis reply must give)")
-            missing = [n for n in ref.numbers if not has_number(ref.text, n)]
-            if missing:
-                raise InputError(f"{key}: does not contain {missing} of its numbers; the appended text must give "
-                                 "every number the guard checks for")
-        self.check_in_groups = {}
-        if self.check_in is not None:
-            check_in, groups = self.check_in, {}
-            if isinstance(check_in, dict):
-                groups = check_in.get("groups") or {}
-                check_in = {k: v for k, v in check_in.items() if k != "groups"}
-            if not isinstance(check_in, Referral) and not (isinstance(check_in, dict)
-                                                           and set(check_in) == {"text", "numbers"}):
-                raise InputError("safety.check_in: expected {text: ..., numbers: [...]} or null (no check-in tier; "
-                                 f"optional: groups), got {self.check_in!r}")
-            self.check_in = _checked_check_in(check_in, "safety.check_in")
-            if not isinstance(groups, dict):
-                raise InputError(f"safety.check_in.groups: expected {{group: {{text, numbers}}}}, got {groups!r}")
-            for group, ref in groups.items():
-                if group == "suicide" or group not in self.referrals:
-                    raise InputError(f"safety.check_in.groups.{group}: not a group of safety.referrals "
-                                     f"{sorted(set(self.referrals) - {'suicide'})} (suicide: safety.check_in.text)")
-                self.check_in_groups[group] = _checked_check_in(ref, f"safety.check_in.groups.{group}")
-        if self.removed_number and number_runs(self.removed_number):
-            raise InputError("safety.removed_number: must not itself contain a phone number")
-        # every number the guard itself appends (referrals, check-ins) is allowed in a reply
-        given = [*self.referrals.values(), *([self.check_in] if self.check_in else []),
-                 *self.check_in_groups.values()]
-        self.allowed = {_digits(r) for ref in given for _, _, r in number_runs(ref.text)}
-        self.allowed |= {_digits(n) for ref in given for n in ref.numbers}
+        self.compiled, self.referrals, self.check_in, self.check_in_groups, self.allowed = guard_settings(
+            self.patterns, self.referral, self.referral_numbers, self.referrals, self.check_in, self.removed_number)
 
     @classmethod
     def from_params(cls, cfg: dict, detector: bool = True, root=None) -> "CrisisGuard":
