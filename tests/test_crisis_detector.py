@@ -183,7 +183,7 @@ def test_a_detector_file_without_the_emergency_threshold_is_one_tier(tmp_path):
     det = CrisisDetector.load(old)
     assert det.emergency_threshold == det.threshold == data["threshold"]
     guard = CrisisGuard.from_params({**PARAMS["safety"], "detector": {**DCFG, "path": str(old)}})
-    message = "Ich habe keine Kraft mehr."  # between the committed detector's two thresholds, no pattern
+    message = "Ich habe einfach keine Energie mehr."  # between the committed detector's two thresholds, no pattern
     assert guard.detect(message)["tier"] == "emergency"
     assert guard.apply(message, "Oh.")[0] == "Oh.\n\n" + PARAMS["safety"]["referral"]
     for bad in ("hoch", True, 1.5, data["threshold"] / 2, None):

@@ -138,7 +138,7 @@ def test_registered_pyfunc_applies_the_crisis_guard(store, tiny):
     with_guard = mlflow.pyfunc.load_model("models:/t-guard@candidate")
     without = mlflow.pyfunc.load_model("models:/t-raw@candidate")
     # a crisis message (emergency referral), a calm one, one between the detector's thresholds (the check-in tier)
-    messages = ["Ich will einfach nicht mehr leben.", "Ich bin heute müde.", "Ich habe keine Kraft mehr."]
+    messages = ["Ich will einfach nicht mehr leben.", "Ich bin heute müde.", "Ich habe einfach keine Energie mehr."]
     a, b = with_guard.predict(messages, params={"max_tokens": 8}), without.predict(messages, params={"max_tokens": 8})
     assert not guard.has_referral(b[0]) and a[0].endswith(params["referral"]) and a[0].startswith(b[0].strip())
     assert a[1] == b[1] and not a[1].endswith(params["referral"])

@@ -20,7 +20,7 @@ from langcpt.safety import (CrisisGuard, chat_replies, conversation_messages, de
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
 # messages written for these tests (in no data set), for the committed detector: no pattern and a score between its
 # two thresholds; no pattern and a score over the emergency threshold; a pattern and a score below it
-CHECK_IN = "Ich habe keine Kraft mehr."
+CHECK_IN = "Ich habe einfach keine Energie mehr."
 SCORE_EMERGENCY = "Ich halte es nicht mehr lange aus."
 PATTERN_LOW_SCORE = "Ich habe mir einen Strick gekauft."
 # ... no pattern, a score between the thresholds, and the detector's group poisoning / child

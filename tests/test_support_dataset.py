@@ -12,7 +12,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 from langcpt.conversations import load_conversations
-from langcpt.support_dataset import SYSTEM_PROMPT, build, count_sentences  # noqa: E402
+from langcpt.safety import has_number, number_runs
+from langcpt.support_dataset import SYSTEM_PROMPT, build, count_sentences, leading_sentences
 
 DATASET = ROOT / "data" / "sft" / "support_de.jsonl"
 CATEGORIES = {"listening", "reflecting", "coping", "boundaries", "crisis"}
@@ -28,10 +29,15 @@ def assistant_replies(conv):
 
 
 def test_counts_and_categories(convs):
-    assert len(convs) >= 180
+    assert len(convs) >= 300
     per_category = Counter(c["category"] for c in convs)
     assert set(per_category) == CATEGORIES
     assert all(n >= 25 for n in per_category.values()), per_category
+    # crisis conversations are a large share (issue 18: a model that refers by itself), every group well covered
+    assert per_category["crisis"] >= 150 and per_category["crisis"] >= 0.45 * len(convs), per_category
+    per_group = Counter(c["referral"] for c in convs if c["category"] == "crisis")
+    assert per_group["suicide"] >= 100 and all(per_group[g] >= 14 for g in ("poisoning", "violence", "child")), \
+        per_group
 
 
 def test_ids_unique_sorted_and_named_after_category(convs):
@@ -68,10 +74,10 @@ def test_system_prompt_is_german_and_sets_limits():
 
 def test_crisis_replies_refer_to_help(convs):
     crisis = [c for c in convs if c["category"] == "crisis"]
-    assert len(crisis) >= 25
-    assert len({c["messages"][1]["content"] for c in crisis}) >= 15  # varied user phrasings
+    assert len(crisis) >= 150
+    assert len({c["messages"][1]["content"] for c in crisis}) >= 140  # varied user phrasings, each used
     # every referral group of the guard (params.yaml safety.referrals), each with its own numbers in every reply
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["safety"]
+    params = _params()
     numbers = {"suicide": params["referral_numbers"], **{g: r["numbers"] for g, r in params["referrals"].items()}}
     assert {c["referral"] for c in crisis} == set(numbers)
     for c in crisis:
@@ -79,6 +85,41 @@ def test_crisis_replies_refer_to_help(convs):
             assert all(n in reply for n in numbers[c["referral"]]), (c["id"], reply)
         if c["referral"] == "suicide":
             assert "allein" in assistant_replies(c)[0], c["id"]  # do not stay alone
+
+
+def _params():
+    return yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["safety"]
+
+
+def test_crisis_first_reply_refers_within_two_sentences(convs):
+    """A short greedy reply of a model trained on this already refers: the first reply to a crisis message gives
+    all numbers of its group (params.yaml, as the safety stage counts them) in its first two sentences."""
+    params = _params()
+    numbers = {"suicide": params["referral_numbers"], **{g: r["numbers"] for g, r in params["referrals"].items()}}
+    crisis = [c for c in convs if c["category"] == "crisis"]
+    for c in crisis:
+        first = assistant_replies(c)[0]
+        lead = leading_sentences(first, 2)
+        assert count_sentences(lead) <= 2 and first.startswith(lead)
+        assert all(has_number(lead, n) for n in numbers[c["referral"]]), (c["id"], lead)
+    assert leading_sentences("Eins. Zwei? Drei! Vier.", 2) == "Eins. Zwei?"
+    assert leading_sentences("Nur einer.", 2) == "Nur einer."
+
+
+def test_no_invented_phone_numbers(convs):
+    """No reply gives a phone-number-like digit run that params.yaml's referrals and check-ins do not give (nor
+    116 117, the on-call doctors of the boundaries replies); the coping techniques 4-7-8 and 5-4-3-2-1 are names."""
+    params = _params()
+    allowed = [params["referral"], *(r["text"] for r in params["referrals"].values()), params["check_in"]["text"],
+               *(g["text"] for g in params["check_in"]["groups"].values())]
+    allowed_numbers = {re.sub(r"\D", "", run) for text in allowed for _, _, run in number_runs(text)} | {"116117"}
+    assert {"112", "110", "08001110111", "08001110222", "116123", "03019240", "116016", "116111"} <= allowed_numbers
+    for c in convs:
+        for reply in assistant_replies(c):
+            rest = re.sub(r"4-7-8|5-4-3-2-1", "", reply)
+            for _, _, run in number_runs(rest):
+                # a run of several allowed numbers side by side ("112 0800 111 0 111") would be split by words here
+                assert re.sub(r"\D", "", run) in allowed_numbers, (c["id"], run, reply)
 
 
 def test_boundary_replies_decline_and_refer(convs):

@@ -6,10 +6,13 @@ No such dataset exists in a registry we can reach, so it is composed here from h
     PYTHONPATH=src python -m langcpt.support_dataset data/sft/support_de.jsonl
 
 Categories: listening, reflecting, coping, boundaries, crisis. Every crisis reply gives the referral of its group
-(the conversation's "referral" key; langcpt.safety `safety.referrals`): suicide, self-harm, someone else at risk,
-danger to others: the Telefonseelsorge (0800 111 0 111 / 0800 111 0 222) and the emergency number 112; poisoning:
-112 and the Giftnotruf (Berlin, 030 19240); violence: the police 110 and the Hilfetelefon 116 016; children: 110 and
-the Nummer gegen Kummer 116 111.
+(the conversation's "referral" key; langcpt.safety `safety.referrals`): suicide, self-harm, refusing to eat or drink,
+someone else at risk, danger to others, command hallucinations: the Telefonseelsorge (0800 111 0 111 /
+0800 111 0 222) and the emergency number 112; poisoning and overdose: 112 and the Giftnotruf (Berlin, 030 19240);
+violence (domestic, an acute threat, sexual assault, an elderly person): the police 110 and the Hilfetelefon
+116 016; children: 110 and the Nummer gegen Kummer 116 111. The first reply to a crisis message gives its group's
+numbers within its first two sentences (a short caring sentence first), so that a model trained on it refers by
+itself even in a short greedy reply; crisis conversations are half of the dataset.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ SYSTEM_PROMPT = (
 )
 
 # How many conversations per category, in output order.
-COUNTS = {"listening": 48, "reflecting": 40, "coping": 44, "boundaries": 32, "crisis": 72}
+COUNTS = {"listening": 48, "reflecting": 40, "coping": 44, "boundaries": 32, "crisis": 168}
 # Number of user turns, cycled per category: 6 of 10 conversations are multi-turn.
 TURN_PATTERN = (1, 2, 1, 3, 2, 1, 4, 1, 2, 3)
 
@@ -1142,69 +1145,42 @@ BOUNDARY_THEN = [
 ]
 
 # --------------------------------------------------------------------------------------------------------------
-# Crisis. Every assistant reply here names 112 and the Telefonseelsorge (0800 111 0 111 / 0800 111 0 222).
+# Crisis. The first reply to a crisis message gives the referral numbers of its group (langcpt.safety
+# `safety.referrals`) in its first or second sentence: a short caring sentence, then one sentence with all the
+# numbers, then the rest (what to do now, not staying alone). A small model answering greedily in few tokens then
+# already refers. Every later reply of the conversation gives the numbers too.
+#
+# SCENARIOS: kind -> group (the referral group), users (the user's first message, in many styles), cares (one short
+# sentence), refers (one sentence with all the group's numbers), mids and ends (one sentence each, optional: ""),
+# stages (the follow-up turns: a key of STAGES), gendered (users are (message, "f"|"m") and texts use
+# {nom}/{acc}/{dat}/{poss}/{Nom}). Phone numbers: only those of params.yaml safety.referral(s) and check_in.
 
-CRISIS_SUIZID = [
-    "Ich will einfach nicht mehr leben.",
-    "Manchmal wünsche ich mir, morgens einfach nicht mehr aufzuwachen.",
-    "Alle wären ohne mich besser dran.",
-    "Ich denke in letzter Zeit oft darüber nach, mich umzubringen.",
-    "Ich sehe keinen Sinn mehr. Ich habe schon überlegt, wie ich es beenden könnte.",
-    "Ich habe keine Kraft mehr und will nur noch, dass alles aufhört.",
-    "Ich habe heute einen Abschiedsbrief geschrieben.",
-    "Ich bin nur noch eine Last für alle. Es wäre leichter, wenn ich nicht mehr da wäre.",
-    "Ich habe mir schon einen Tag ausgesucht. Danach ist alles vorbei.",
-    "Ich habe meine Sachen an Freunde verschenkt, ich brauche sie ja bald nicht mehr.",
-    "Ich habe heute allen noch einmal gesagt, dass ich sie mag. Es war ein Abschied.",
-    "Ich frage mich, wie viele Tabletten man bräuchte, damit man nicht mehr aufwacht.",
-    "Ich esse und trinke seit Tagen fast nichts mehr, ich will einfach verschwinden.",
-    "ich kann nicht mehr. will nur noch weg, für immer",
-    "Die Stimmen in meinem Kopf sagen mir, dass ich mich umbringen soll.",
-    "Ich glaube, heute ist mein letzter Tag.",
-]
-CARE_SUIZID = [
+CARE_SUICIDE = [
     "Danke, dass du mir das anvertraust – ich nehme das sehr ernst.",
-    "Es tut mir sehr leid, dass du so viel Schmerz in dir trägst, und ich bin froh, dass du dich gemeldet hast.",
-    "Das klingt, als wärst du gerade an einem sehr dunklen Punkt, und es ist gut, dass du es nicht für dich "
-    "behältst.",
-    "Ich höre, wie erschöpft und verzweifelt du bist, und das nehme ich sehr ernst.",
+    "Es tut mir sehr leid, dass du so viel Schmerz in dir trägst.",
+    "Ich bin froh, dass du dich gemeldet hast, und ich nehme das sehr ernst.",
+    "Das klingt, als wärst du gerade an einem sehr dunklen Punkt.",
+    "Ich höre, wie erschöpft und verzweifelt du bist.",
     "Was du gerade fühlst, ist unglaublich schwer, und du verdienst jetzt Unterstützung.",
+    "Gut, dass du es aussprichst, statt es allein mit dir herumzutragen.",
 ]
-EMERGENCY_SUIZID = [
-    "Wenn du in akuter Gefahr bist oder dir gleich etwas antun könntest, ruf bitte sofort den Notruf 112 an.",
-    "Wenn du dich gerade nicht sicher fühlst, wähle bitte sofort die 112.",
-    "Wenn du Sorge hast, dir jetzt etwas anzutun, ist der Notruf 112 sofort für dich da.",
+REFER_SUICIDE = [
+    "Bitte ruf jetzt den Notruf 112 an, wenn du in akuter Gefahr bist, oder sprich mit der TelefonSeelsorge unter "
+    "0800 111 0 111 oder 0800 111 0 222 – kostenlos, anonym und rund um die Uhr.",
+    "Wenn du dich gerade nicht sicher fühlst, wähle bitte sofort die 112; reden kannst du jederzeit mit der "
+    "TelefonSeelsorge unter 0800 111 0 111, 0800 111 0 222 oder 116 123.",
+    "Bitte hol dir jetzt Hilfe: im Notfall den Notruf 112, zum Reden die TelefonSeelsorge unter 0800 111 0 111 "
+    "oder 0800 111 0 222, Tag und Nacht.",
+    "Die TelefonSeelsorge ist jetzt für dich da, kostenlos und anonym unter 0800 111 0 111 oder 0800 111 0 222, "
+    "und wenn du in akuter Gefahr bist, ruf bitte sofort die 112 an.",
+    "Wenn du Sorge hast, dir etwas anzutun, ruf bitte sofort den Notruf 112 an, und die TelefonSeelsorge "
+    "erreichst du rund um die Uhr unter 0800 111 0 111 oder 116 123.",
 ]
-CRISIS_HARM = [
-    "Ich habe mich heute wieder geritzt.",
-    "Wenn der Druck zu groß wird, verletze ich mich selbst. Gerade ist es wieder ganz schlimm.",
-    "Ich habe den Drang, mir wehzutun, und weiß nicht, wie ich ihn aushalten soll.",
-    "Ich habe mir vorhin wieder selbst wehgetan, weil ich den Druck nicht ausgehalten habe.",
-    "Ich hatte monatelang aufgehört, aber heute habe ich mich wieder verletzt.",
-    "Ich verbrenne mich manchmal absichtlich, wenn alles zu viel wird.",
-    "Ich schlage mich selbst, bis es wehtut, weil ich mich bestrafen will.",
-    "hab mich wieder geschnitten, keiner weiß davon",
-]
-CARE_HARM = [
-    "Danke, dass du so offen bist – das ist nicht leicht, und du verdienst Unterstützung statt Vorwürfe.",
-    "Es tut mir leid, dass es dir gerade so schlecht geht, und ich verurteile dich nicht dafür.",
-    "Ich bin froh, dass du dich meldest und das nicht allein mit dir ausmachst.",
-    "Das klingt, als müsstest du gerade sehr viel aushalten, und du musst damit nicht allein klarkommen.",
-]
-EMERGENCY_HARM = [
-    "Wenn du dich verletzt hast und es stark blutet oder du dich gleich schwer verletzen könntest, ruf bitte "
-    "sofort den Notruf 112 an.",
-    "Falls du verletzt bist oder dich gerade nicht sicher fühlst, wähle bitte sofort die 112.",
-    "Wenn du gerade in Gefahr bist, dich schwer zu verletzen, ruf bitte sofort die 112 an.",
-]
-TALK = [
-    "Reden kannst du jederzeit mit der Telefonseelsorge unter 0800 111 0 111 oder 0800 111 0 222 – anonym, "
-    "kostenlos und rund um die Uhr.",
-    "Die Telefonseelsorge ist Tag und Nacht für dich da, kostenlos und anonym: 0800 111 0 111 oder "
-    "0800 111 0 222.",
-    "Unter 0800 111 0 111 oder 0800 111 0 222 erreichst du die Telefonseelsorge, kostenlos und rund um die Uhr.",
-    "Bitte sprich jetzt mit jemandem: Die Telefonseelsorge erreichst du kostenlos und jederzeit unter "
-    "0800 111 0 111 oder 0800 111 0 222.",
+MID_SUICIDE = [
+    "Du musst diese Gedanken nicht allein aushalten, und es gibt Menschen, die dir durch diese Zeit helfen können.",
+    "Solche Gedanken können sich überwältigend anfühlen, und sie können mit Unterstützung wieder leiser werden.",
+    "Ich bin hier und höre dir zu, wenn du erzählen magst, was gerade passiert ist.",
+    "",
 ]
 NOT_ALONE = [
     "Bitte bleib jetzt nicht allein – gibt es jemanden, den du anrufen oder zu dem du gehen kannst?",
@@ -1214,146 +1190,521 @@ NOT_ALONE = [
     "Es ist wichtig, dass du jetzt nicht allein bist – vielleicht kannst du einer Freundin, einem Nachbarn oder "
     "jemandem aus deiner Familie Bescheid sagen.",
 ]
-# (user, first sentences with 112, middle sentences incl. not staying alone, own follow-ups or None)
-CRISIS_ACUTE = [
-    ("Ich habe gerade eine ganze Packung Tabletten geschluckt.",
-     ["Bitte ruf sofort den Notruf 112 an und sag, welche Tabletten du genommen hast, denn das ist ein Notfall.",
-      "Das ist ein medizinischer Notfall: Bitte wähle jetzt sofort die 112, auch wenn du dich im Moment noch "
-      "okay fühlst."],
-     ["Wenn jemand in deiner Nähe ist, sag ihm sofort Bescheid und bleib nicht allein.",
-      "Bitte bleib nicht allein und öffne, wenn du kannst, die Wohnungstür für den Rettungsdienst."],
-     None),
-    ("Ich stehe gerade auf einer Brücke und überlege zu springen.",
-     ["Bitte geh ein paar Schritte vom Geländer weg und ruf sofort den Notruf 112 an.",
-      "Ich bin froh, dass du mir schreibst. Bitte tritt vom Geländer zurück und wähle jetzt sofort die 112."],
-     ["Du musst diesen Moment nicht allein durchstehen, und wenn Menschen in der Nähe sind, sprich sie an.",
-      "Bitte bleib nicht allein mit diesem Gedanken, Hilfe ist schnell bei dir."],
-     None),
-    ("Ich habe mich tief geschnitten, und es hört nicht auf zu bluten.",
-     ["Bitte ruf sofort den Notruf 112 an, denn eine stark blutende Wunde muss jetzt versorgt werden.",
-      "Das ist ein Notfall: Wähle bitte sofort die 112 und drück bis zum Eintreffen der Hilfe ein sauberes Tuch "
-      "fest auf die Wunde."],
-     ["Wenn jemand in der Nähe ist, ruf ihn bitte sofort dazu – du solltest jetzt nicht allein sein.",
-      "Bitte bleib nicht allein und sag jemandem in deiner Nähe Bescheid."],
-     None),
-    ("Ich habe Tabletten gesammelt und will sie heute Nacht nehmen.",
-     ["Ich bin sehr froh, dass du mir das schreibst, bevor du etwas tust. Bitte ruf jetzt den Notruf 112 an oder "
-      "lass jemanden für dich anrufen.",
-      "Ich mache mir große Sorgen um dich. Bitte wähle jetzt die 112, damit du in Sicherheit bist."],
-     ["Wenn du kannst, gib die Tabletten jemandem oder bring sie aus deiner Reichweite, und bleib heute Nacht "
-      "nicht allein.",
-      "Bitte bleib nicht allein: Ruf eine Person an, der du vertraust, und bitte sie, zu dir zu kommen."],
-     None),
-    ("Ich habe gerade sehr viel getrunken und denke daran, mir etwas anzutun.",
-     ["Bitte ruf jetzt den Notruf 112 an, denn Alkohol kann solche Gedanken noch gefährlicher machen.",
-      "Ich nehme das sehr ernst: Bitte wähle jetzt sofort die 112."],
-     ["Bitte bleib nicht allein und ruf jemanden an, der zu dir kommen kann.",
-      "Wenn jemand in der Nähe ist, geh zu ihm – du solltest jetzt nicht allein sein."],
-     None),
-    ("Mein Partner ist total ausgerastet und hat gedroht, mich umzubringen. Ich habe mich im Bad eingeschlossen.",
-     ["Deine Sicherheit geht jetzt vor: Bitte ruf sofort den Notruf 112 oder die Polizei unter 110 an.",
-      "Bitte wähle sofort den Notruf 112 oder die 110 der Polizei und bleib, wenn möglich, hinter der "
-      "verschlossenen Tür."],
-     ["Sag am Telefon deine Adresse und dass du bedroht wirst, und bleib danach nicht allein mit ihm.",
-      "Wenn du rauskommst, geh zu Nachbarn oder Menschen, denen du vertraust, und bleib nicht allein."],
-     [("Er hämmert gegen die Tür. Ich habe solche Angst.",
-       ["Bitte ruf jetzt sofort die 112 oder die 110 an, wenn du es noch nicht getan hast, und bleib hinter der "
-        "verschlossenen Tür. Sag deine Adresse und dass du bedroht wirst. Wenn du später reden möchtest, ist die "
-        "Telefonseelsorge unter 0800 111 0 111 oder 0800 111 0 222 für dich da."])]),
+CARE_HARM = [
+    "Danke, dass du so offen bist – du verdienst Unterstützung statt Vorwürfe.",
+    "Es tut mir leid, dass es dir gerade so schlecht geht, und ich verurteile dich nicht.",
+    "Ich bin froh, dass du dich meldest und das nicht allein mit dir ausmachst.",
+    "Das klingt, als müsstest du gerade sehr viel aushalten.",
 ]
-# Poisoning, violence against the writer, children: single-turn conversations with the referral of their group
-# (langcpt.safety: `safety.referrals`): (user messages, first sentences, middle sentences, closing sentences).
-CRISIS_GROUPS = {
-    "poisoning": (
-        ["Mein Sohn hat vorhin Spülmittel getrunken. Was soll ich tun?",
-         "Ich habe vor einer Stunde sehr viele Schmerztabletten genommen, und jetzt ist mir übel.",
-         "Meine Mutter hat aus Versehen die doppelte Menge ihrer Herzmedikamente genommen.",
-         "Mein Freund hat Alkohol und Schlaftabletten genommen und ist kaum wach zu kriegen.",
-         "Meine Tochter hat Beeren aus dem Garten gegessen, die vielleicht giftig sind."],
-        ["Das ist ein medizinischer Notfall: Bitte ruf sofort den Notruf 112 an.",
-         "Bitte wähle jetzt sofort die 112, auch wenn es gerade noch nicht so schlimm wirkt."],
-        ["Der Giftnotruf berät rund um die Uhr, zum Beispiel der Giftnotruf Berlin unter 030 19240; halte die "
-         "Packung oder einen Rest bereit.",
-         "Beim Giftnotruf, zum Beispiel in Berlin unter 030 19240, bekommst du sofort Rat, was jetzt zu tun ist."],
-        ["Bitte bleib nicht allein und lass niemanden allein, dem es so geht.",
-         "Bleib bitte bei der Person oder hol jemanden dazu, bis Hilfe da ist."]),
-    "violence": (
-        ["Mein Mann hat mich heute wieder geschlagen, und ich habe Angst, nach Hause zu gehen.",
-         "Mein Freund hat mich gewürgt, als ich mich trennen wollte.",
-         "Meine Partnerin bedroht mich, wenn sie getrunken hat, und gestern hat sie mich verletzt.",
-         "Jemand verfolgt mich seit Wochen und stand heute vor meiner Wohnung.",
-         "Ich wurde am Wochenende auf einer Feier vergewaltigt und weiß nicht, an wen ich mich wenden soll.",
-         "Im Pflegeheim wird meine Oma geschlagen, sie hat überall blaue Flecken."],
-        ["Wenn du gerade bedroht wirst oder in Gefahr bist, ruf bitte sofort die Polizei unter 110 an.",
-         "Deine Sicherheit geht vor: In akuter Gefahr wähle bitte sofort die 110 oder den Notruf 112."],
-        ["Das Hilfetelefon Gewalt gegen Frauen ist rund um die Uhr kostenlos und anonym für dich da: 116 016, und "
-         "es berät auch Angehörige.",
-         "Rat bekommst du jederzeit, kostenlos und anonym beim Hilfetelefon unter 116 016."],
-        ["Was dir angetan wird, ist nicht deine Schuld.",
-         "Du musst das nicht allein tragen, und es ist richtig, darüber zu sprechen."]),
-    "child": (
-        ["Mein Vater schlägt mich, wenn er getrunken hat. Ich bin 13.",
-         "Meine Mutter sperrt mich ein und sagt, ich bin nichts wert. Ich bin 12.",
-         "Mein Onkel fasst mich an, wenn wir allein sind, und sagt, ich darf es niemandem erzählen.",
-         "Ich höre jede Nacht, wie das Kind in der Nachbarwohnung geschlagen wird.",
-         "Jemand aus einem Chat erpresst mich mit Fotos von mir. Ich bin 14."],
-        ["Wenn du oder ein Kind gerade in Gefahr seid, ruf bitte sofort die Polizei unter 110 an.",
-         "Wenn es gerade gefährlich ist, wähle bitte sofort die 110 oder den Notruf 112."],
-        ["Die Nummer gegen Kummer ist für Kinder und Jugendliche kostenlos und anonym erreichbar: 116 111.",
-         "Bei der Nummer gegen Kummer unter 116 111 kannst du kostenlos und anonym mit jemandem sprechen."],
-        ["Du bist nicht schuld, und es ist mutig und richtig, dass du darüber sprichst.",
-         "Niemand darf dir so etwas antun, und du verdienst Schutz."]),
-}
-# Danger from the writer to others: 112 and the Telefonseelsorge, like the suicide kind.
-CRISIS_DANGER = [
-    "Mein Baby schreit seit Stunden, und ich habe Angst, dass ich ihm etwas antue.",
-    "Ich bin so wütend, dass ich Angst habe, gleich jemanden zu verletzen.",
-    "Ich habe Gedanken, meinem Kind wehzutun, und sie machen mir große Angst.",
+REFER_HARM = [
+    "Wenn du dich schwer verletzt hast oder dich gleich schwer verletzen könntest, ruf bitte sofort den Notruf 112 "
+    "an; reden kannst du jederzeit mit der TelefonSeelsorge unter 0800 111 0 111 oder 0800 111 0 222.",
+    "Falls eine Wunde stark blutet oder du dich gerade nicht sicher fühlst, wähle bitte sofort die 112, und die "
+    "TelefonSeelsorge ist unter 0800 111 0 111 oder 0800 111 0 222 rund um die Uhr für dich da.",
+    "Wenn eine Wunde stark blutet oder du in Gefahr bist, dich schwer zu verletzen, ruf bitte sofort die 112 an, "
+    "und die TelefonSeelsorge hört dir kostenlos und anonym zu, unter 0800 111 0 111 oder 0800 111 0 222.",
 ]
-CARE_DANGER = [
-    "Es ist gut und verantwortungsvoll, dass du das aussprichst, bevor etwas passiert.",
-    "Danke, dass du so ehrlich bist – dass du Hilfe suchst, zeigt, dass du niemanden verletzen willst.",
+MID_HARM = [
+    "Der Druck, den du beschreibst, ist echt, und es gibt Wege, ihn auszuhalten, ohne dich zu verletzen.",
+    "Du musst damit nicht allein klarkommen, und eine Ärztin oder Beratungsstelle kann dir ohne Vorwürfe helfen.",
+    "",
 ]
-EMERGENCY_DANGER = [
-    "Wenn du fürchtest, gleich jemandem etwas anzutun, geh bitte aus dem Raum, bring das Kind an einen sicheren "
-    "Ort und ruf sofort den Notruf 112 an.",
-    "Wenn jemand gerade in Gefahr ist, wähle bitte sofort die 112 und geh auf Abstand.",
+REFER_PLACE = [
+    "Bitte geh jetzt ein paar Schritte weg von der Stelle und ruf sofort den Notruf 112 an; auch die "
+    "TelefonSeelsorge ist unter 0800 111 0 111 oder 0800 111 0 222 jetzt gerade für dich da.",
+    "Bitte bring dich zuerst in Sicherheit, weg von dieser Stelle, und wähle sofort die 112, oder ruf die "
+    "TelefonSeelsorge unter 0800 111 0 111 an.",
+    "Bitte ruf jetzt sofort den Notruf 112 an und geh dabei weg von der Gefahr; die TelefonSeelsorge unter "
+    "0800 111 0 111 oder 0800 111 0 222 kannst du auch jetzt erreichen.",
 ]
-
-TALK_LATER = [
-    "Wenn du danach mit jemandem reden möchtest, ist die Telefonseelsorge rund um die Uhr kostenlos erreichbar: "
-    "0800 111 0 111 oder 0800 111 0 222.",
-    "Später kannst du jederzeit mit der Telefonseelsorge sprechen: 0800 111 0 111 oder 0800 111 0 222.",
+MID_PLACE = [
+    "Wenn Menschen in der Nähe sind, sprich sie an und sag ihnen, dass du Hilfe brauchst.",
+    "Du musst diesen Moment nicht allein durchstehen, Hilfe kann schnell bei dir sein.",
+    "Schreib mir gern weiter, während du Hilfe holst – ich bin hier.",
 ]
-# Someone else is in danger. {nom}/{acc}/{dat}/{poss}: sie/sie/ihr/ihr or er/ihn/ihm/sein.
-CRISIS_OTHER = [
-    ("Meine beste Freundin hat mir geschrieben, dass sie sich heute umbringen will. Was soll ich tun?", "f"),
-    ("Mein Bruder hat sich in seinem Zimmer eingeschlossen und sagt, er will nicht mehr leben.", "m"),
-    ("Ein Kollege hat heute Andeutungen gemacht, dass er bald nicht mehr da sein wird. Ich mache mir Sorgen.", "m"),
-    ("Meine Tochter verletzt sich selbst, und heute Abend hat sie gesagt, dass sie nicht mehr leben will.", "f"),
+CARE_METHOD = [
+    "Bei dieser Frage mache ich mir große Sorgen um dich, und eine Anleitung dazu gebe ich dir nicht.",
+    "Darauf antworte ich dir nicht, weil ich mir Sorgen um dich mache und dein Leben wichtig ist.",
+    "Ich merke, wie verzweifelt du sein musst, wenn du danach fragst, und dabei helfe ich dir nicht.",
 ]
-PRONOUNS = {"f": {"nom": "sie", "acc": "sie", "dat": "ihr", "poss": "ihr", "Nom": "Sie"},
-            "m": {"nom": "er", "acc": "ihn", "dat": "ihm", "poss": "sein", "Nom": "Er"}}
+MID_METHOD = [
+    "Ich höre dir aber gern zu: Was ist passiert, dass du gerade so denkst?",
+    "Magst du mir erzählen, was dich an diesen Punkt gebracht hat?",
+    "",
+]
+REFER_FOOD = [
+    "Wenn du seit Tagen nichts getrunken hast oder dir schwindlig wird, ist das ein Notfall: Bitte ruf den Notruf "
+    "112 an, und reden kannst du jederzeit mit der TelefonSeelsorge unter 0800 111 0 111 oder 0800 111 0 222.",
+    "Bitte ruf den Notruf 112 an, wenn du schwach oder schwindlig bist, und sprich mit der TelefonSeelsorge unter "
+    "0800 111 0 111 oder 0800 111 0 222, kostenlos und rund um die Uhr.",
+]
+MID_FOOD = [
+    "Vielleicht schaffst du jetzt ein paar Schlucke Wasser, nur für den Moment.",
+    "Dein Körper braucht gerade dringend Versorgung, und eine Ärztin kann dir helfen, ohne dich zu verurteilen.",
+    "",
+]
+CARE_VOICES = [
+    "Das klingt sehr beängstigend, und ich bin froh, dass du es mir erzählst.",
+    "Danke, dass du mir davon schreibst – das muss sehr bedrohlich sein.",
+    "Ich nehme das ernst, und du bist damit nicht allein.",
+]
+REFER_VOICES = [
+    "Bitte ruf jetzt den Notruf 112 an oder lass jemanden in deiner Nähe anrufen; auch die TelefonSeelsorge ist "
+    "unter 0800 111 0 111 oder 0800 111 0 222 sofort für dich da.",
+    "Wenn du fürchtest, den Stimmen zu folgen, wähle bitte sofort die 112, und reden kannst du jederzeit mit der "
+    "TelefonSeelsorge unter 0800 111 0 111.",
+]
+MID_VOICES = [
+    "Du musst nicht tun, was die Stimmen sagen, und beim Rettungsdienst oder in einer Klinik kennt man solche "
+    "Erfahrungen und kann dir schnell helfen.",
+    "Solche Stimmen können behandelt werden, und Ärztinnen und Ärzte kennen das.",
+]
 CARE_OTHER = [
     "Das ist eine sehr belastende Situation, und es ist gut, dass du dich sofort kümmerst.",
     "Es ist gut, dass du das ernst nimmst und nicht wegschaust.",
-    "Ich verstehe, dass du dir große Sorgen machst, und du tust das Richtige, indem du handelst.",
+    "Ich verstehe, dass du dir große Sorgen machst, und du tust das Richtige.",
 ]
-EMERGENCY_OTHER = [
-    "Wenn du glaubst, dass {nom} in akuter Gefahr ist, ruf bitte sofort den Notruf 112 an.",
-    "Nimm die Worte ernst: Wenn {nom} sich jetzt etwas antun könnte, wähle bitte sofort die 112.",
+REFER_OTHER = [
+    "Wenn du glaubst, dass {nom} in akuter Gefahr ist, ruf bitte sofort den Notruf 112 an; Rat für dich gibt es "
+    "rund um die Uhr bei der TelefonSeelsorge unter 0800 111 0 111 oder 0800 111 0 222.",
+    "Nimm das ernst: Wenn {nom} sich jetzt etwas antun könnte, wähle bitte sofort die 112, und die "
+    "TelefonSeelsorge unter 0800 111 0 111 oder 0800 111 0 222 berät auch Angehörige und Freunde.",
+    "Bitte ruf den Notruf 112 an, wenn {nom} in Gefahr ist, oder hol dir Rat bei der TelefonSeelsorge unter "
+    "0800 111 0 111, kostenlos und jederzeit.",
 ]
 STAY_OTHER = [
     "Lass {acc} möglichst nicht allein und bleib mit {dat} in Kontakt.",
     "Wenn es geht, bleib bei {dat} oder sorge dafür, dass jemand anderes bei {dat} ist, damit {nom} nicht allein "
     "ist.",
 ]
-TALK_OTHER = [
-    "Auch du kannst dir Unterstützung holen: Die Telefonseelsorge erreichst du kostenlos und rund um die Uhr unter "
-    "0800 111 0 111 oder 0800 111 0 222.",
-    "Die Telefonseelsorge unter 0800 111 0 111 oder 0800 111 0 222 ist auch für Angehörige und Freunde da, "
-    "kostenlos und jederzeit.",
+CARE_DANGER = [
+    "Es ist gut und verantwortungsvoll, dass du das aussprichst, bevor etwas passiert.",
+    "Danke, dass du so ehrlich bist – dass du Hilfe suchst, zeigt, dass du niemanden verletzen willst.",
+    "Ich verurteile dich nicht, und ich nehme das sehr ernst.",
 ]
+REFER_INFANT = [
+    "Bitte bring dein Kind jetzt an einen sicheren Ort, zum Beispiel in sein Bett, geh selbst kurz aus dem Raum und "
+    "ruf den Notruf 112 oder die TelefonSeelsorge unter 0800 111 0 111 an.",
+    "Leg dein Kind jetzt sicher ab, geh aus dem Zimmer und wähle den Notruf 112, wenn du dich nicht mehr im Griff "
+    "hast; die TelefonSeelsorge unter 0800 111 0 111 oder 0800 111 0 222 ist auch nachts für dich da.",
+]
+REFER_DANGER = [
+    "Bitte geh jetzt auf Abstand, leg alles weg, womit du jemanden verletzen könntest, und ruf den Notruf 112 an; "
+    "reden kannst du sofort mit der TelefonSeelsorge unter 0800 111 0 111 oder 0800 111 0 222.",
+    "Wenn jemand gerade in Gefahr ist, wähle bitte sofort die 112 und geh auf Abstand, und die TelefonSeelsorge "
+    "hilft dir rund um die Uhr unter 0800 111 0 111.",
+]
+ALONE_DANGER = [
+    "Bitte bleib damit nicht allein: Ruf jemanden an, der jetzt zu dir kommen kann.",
+    "Bitte bleib damit nicht allein, und hol dir jemanden dazu, dem du vertraust.",
+]
+CARE_POISON = [
+    "Gut, dass du sofort schreibst.",
+    "Ich nehme das sehr ernst, und jetzt zählt jede Minute.",
+    "Danke, dass du dich sofort meldest.",
+]
+REFER_POISON = [
+    "Bitte ruf sofort den Notruf 112 an – das ist ein medizinischer Notfall, auch wenn man noch nichts merkt; der "
+    "Giftnotruf, zum Beispiel in Berlin unter 030 19240, berät zusätzlich rund um die Uhr.",
+    "Das ist ein medizinischer Notfall: Bitte wähle jetzt sofort die 112, und Rat bekommst du auch beim Giftnotruf, "
+    "zum Beispiel in Berlin unter 030 19240.",
+    "Bitte wähle jetzt die 112, auch wenn es gerade noch nicht schlimm wirkt, und halte für Fragen den Giftnotruf "
+    "bereit, zum Beispiel in Berlin unter 030 19240.",
+]
+MID_POISON_SELF = [
+    "Wenn du danach reden möchtest, ist die TelefonSeelsorge unter 0800 111 0 111 für dich da.",
+    "Bitte öffne, wenn du kannst, die Wohnungstür für den Rettungsdienst und sag, was du genommen hast.",
+]
+END_POISON_SELF = [
+    "Bitte bleib nicht allein und sag jemandem in deiner Nähe sofort Bescheid.",
+    "Bitte bleib nicht allein, bis Hilfe da ist.",
+]
+MID_POISON_OTHER = [
+    "Halte die Packung oder einen Rest bereit, damit du sagen kannst, was genommen wurde.",
+    "Bring niemanden zum Erbrechen und halte die Packung bereit.",
+]
+END_POISON_OTHER = [
+    "Bleib bei der Person oder hol jemanden dazu, bis Hilfe da ist.",
+    "Lass die Person nicht allein, bis der Rettungsdienst da ist.",
+]
+CARE_VIOLENCE = [
+    "Es tut mir so leid, was dir passiert ist.",
+    "Danke, dass du mir davon erzählst – das braucht viel Mut.",
+    "Was dir angetan wird, ist nicht deine Schuld.",
+    "Ich glaube dir, und ich nehme das sehr ernst.",
+]
+REFER_VIOLENCE = [
+    "Wenn du gerade in Gefahr bist, ruf bitte sofort die Polizei unter 110 an; das Hilfetelefon Gewalt gegen Frauen "
+    "ist rund um die Uhr kostenlos und anonym für dich da: 116 016.",
+    "In akuter Gefahr wähle bitte sofort die 110, und Rat bekommst du jederzeit, kostenlos und anonym beim "
+    "Hilfetelefon Gewalt gegen Frauen unter 116 016.",
+    "Das Hilfetelefon Gewalt gegen Frauen berät dich rund um die Uhr unter 116 016, und wenn du bedroht wirst, ruf "
+    "bitte sofort die Polizei unter 110 an.",
+]
+MID_VIOLENCE = [
+    "Du hast ein Recht darauf, sicher zu sein, und es gibt Frauenhäuser und Beratungsstellen, die dir weiterhelfen.",
+    "Du musst das nicht allein tragen, und es ist richtig, darüber zu sprechen.",
+    "",
+]
+CARE_ACUTE = [
+    "Deine Sicherheit geht jetzt vor.",
+    "Ich nehme das sehr ernst, und du bist in Gefahr.",
+    "Das klingt gefährlich, und ich bin froh, dass du schreibst.",
+]
+REFER_ACUTE = [
+    "Bitte ruf jetzt sofort die Polizei unter 110 an und sag, wo du bist; später berät dich das Hilfetelefon "
+    "Gewalt gegen Frauen kostenlos und anonym unter 116 016.",
+    "Wähle bitte sofort die 110, und wenn du wieder sicher bist, ist das Hilfetelefon Gewalt gegen Frauen unter "
+    "116 016 rund um die Uhr für dich da.",
+]
+MID_ACUTE = [
+    "Schließ dich, wenn möglich, in einem Raum ein oder geh dorthin, wo andere Menschen sind.",
+    "Sag am Telefon deine Adresse und dass du bedroht wirst.",
+    "Wenn du nicht sprechen kannst, lass die Leitung offen oder bitte Nachbarn, für dich anzurufen.",
+]
+REFER_SEXUAL = [
+    "Wenn du gerade in Gefahr bist, ruf bitte die Polizei unter 110 an; rund um die Uhr, kostenlos und anonym berät "
+    "dich das Hilfetelefon Gewalt gegen Frauen unter 116 016, auch nach sexueller Gewalt.",
+    "Beim Hilfetelefon Gewalt gegen Frauen unter 116 016 kannst du jederzeit anonym darüber sprechen, und wenn du "
+    "in Gefahr bist, wähle bitte sofort die 110.",
+]
+MID_SEXUAL = [
+    "Du entscheidest selbst, ob du Anzeige erstattest, und eine Ärztin oder Klinik kann Spuren sichern, auch ohne "
+    "sofortige Anzeige.",
+    "Was passiert ist, ist nicht deine Schuld, ganz egal, was vorher war.",
+]
+CARE_ELDER = [
+    "Es ist gut, dass du so genau hinschaust.",
+    "Das klingt sehr belastend, und es ist richtig, dass du etwas tun willst.",
+]
+REFER_ELDER = [
+    "Wenn die Person gerade in Gefahr ist, ruf bitte sofort die Polizei unter 110 an; das Hilfetelefon unter "
+    "116 016 berät rund um die Uhr kostenlos und anonym, auch Angehörige.",
+    "Bei akuter Gefahr wähle bitte sofort die 110, und Rat für dich als Angehörige oder Angehöriger gibt es beim "
+    "Hilfetelefon unter 116 016.",
+]
+MID_ELDER = [
+    "Du kannst auch die Heimleitung, die Heimaufsicht oder den Hausarzt einschalten und aufschreiben, was du "
+    "beobachtest.",
+    "Niemand darf einen alten Menschen so behandeln, und es ist richtig, das nicht hinzunehmen.",
+]
+CARE_CHILD = [
+    "Es ist mutig und richtig, dass du darüber sprichst.",
+    "Danke, dass du mir das erzählst – du bist nicht schuld.",
+    "Niemand darf dir so etwas antun.",
+]
+REFER_CHILD = [
+    "Wenn du gerade in Gefahr bist, ruf bitte sofort die Polizei unter 110 an; die Nummer gegen Kummer ist "
+    "kostenlos und anonym für dich da: 116 111.",
+    "Bei der Nummer gegen Kummer unter 116 111 kannst du kostenlos und anonym mit jemandem sprechen, und wenn es "
+    "gerade gefährlich ist, wähle bitte sofort die 110.",
+]
+MID_CHILD = [
+    "Du verdienst Schutz, und es gibt Erwachsene, deren Aufgabe es ist, dir zu helfen.",
+    "Vielleicht gibt es auch eine Lehrerin, einen Vertrauenslehrer oder eine andere Person, der du es erzählen "
+    "kannst.",
+    "",
+]
+CARE_CHILD_OTHER = [
+    "Gut, dass du hinschaust und das ernst nimmst.",
+    "Es ist richtig, dass du dir Sorgen machst und etwas tun willst.",
+]
+REFER_CHILD_OTHER = [
+    "Wenn das Kind gerade in Gefahr ist, ruf bitte sofort die Polizei unter 110 an; dem Kind selbst kannst du die "
+    "Nummer gegen Kummer geben, 116 111, dort kann es kostenlos und anonym mit jemandem sprechen.",
+    "Bei akuter Gefahr wähle bitte sofort die 110, und für das Kind selbst ist die Nummer gegen Kummer unter "
+    "116 111 kostenlos und anonym erreichbar.",
+]
+MID_CHILD_OTHER = [
+    "Du kannst dich auch an das Jugendamt wenden, das solchen Hinweisen nachgeht.",
+    "Du musst nicht sicher sein, um Hilfe zu holen – ein Verdacht reicht.",
+]
+
+# The user's first messages, per kind.
+USERS = {
+    "direct": [
+        "Ich will einfach nicht mehr leben.",
+        "Ich denke in letzter Zeit oft darüber nach, mich umzubringen.",
+        "ich kann nicht mehr. will nur noch weg, für immer",
+        "Ich habe keine Kraft mehr und will nur noch, dass alles aufhört.",
+        "Alle wären ohne mich besser dran.",
+        "Ich bin nur noch eine Last für alle. Es wäre leichter, wenn ich nicht mehr da wäre.",
+        "Ich sehe keinen Sinn mehr. Ich habe schon überlegt, wie ich es beenden könnte.",
+        "ehrlich gesagt denk ich jeden tag dran mich umzubringen",
+        "ich will echt einfach nur noch sterben",
+        "Seit Wochen geht mir nur ein Gedanke durch den Kopf: Es wäre besser, wenn ich tot wäre. Ich funktioniere "
+        "noch, gehe zur Arbeit und lächle, aber innerlich habe ich aufgegeben und überlege ständig, wie ich mich "
+        "umbringen könnte.",
+        "bin so durch, hab kein bock mehr auf dieses leben. ich mach dem ein ende",
+        "Ich glaube, die Welt wäre ohne mich leichter. Ich hab das Gefühl, ich sollte gehen.",
+        "Suizidgedanken hab ich schon länger, aber heute sind sie lauter als sonst.",
+        "ich will nich mehr lebn, wirklich nich",
+        "Niemand würde es merken, wenn ich nicht mehr da wäre. Ich denke ernsthaft darüber nach, Schluss zu machen.",
+        "Für mich gibt es nur noch einen Ausweg, und der heißt nicht weitermachen.",
+        "Ich bin 16 und will einfach nicht mehr da sein. Alle nerven nur, und ich bin eh allen egal.",
+        "Mein ganzes Leben ist ein einziger Fehler, und ich will es beenden.",
+        "Was soll das alles noch. Ich hab mit allem abgeschlossen.",
+    ],
+    "plan": [
+        "Ich habe mir schon einen Tag ausgesucht. Danach ist alles vorbei.",
+        "Ich glaube, heute ist mein letzter Tag.",
+        "Ich hab mir den Freitag ausgesucht. Bis dahin regel ich noch alles.",
+        "Mein Plan steht. Ich weiß, wie und wann, und ich hab auch schon alles da.",
+        "Nach meinem Geburtstag am Sonntag ist Schluss. Das hab ich fest beschlossen.",
+        "Ich hab mir ein Seil gekauft. Ich weiß, wofür.",
+        "heute nacht zieh ichs durch. hab lang genug gewartet",
+        "Ich habe alles vorbereitet: Die Wohnung ist aufgeräumt, die Katze ist bei meiner Schwester, und morgen "
+        "früh bin ich nicht mehr da.",
+        "Wenn die Prüfung nächste Woche schiefgeht, bring ich mich um. Das steht fest.",
+        "Ich habe seit Wochen Tabletten gesammelt und weiß jetzt, an welchem Tag ich sie nehme.",
+        "Ich fahr morgen an einen Ort, wo mich keiner findet, und komme nicht zurück.",
+    ],
+    "farewell": [
+        "Ich habe heute einen Abschiedsbrief geschrieben.",
+        "Ich habe meine Sachen an Freunde verschenkt, ich brauche sie ja bald nicht mehr.",
+        "Ich habe heute allen noch einmal gesagt, dass ich sie mag. Es war ein Abschied.",
+        "Danke für alles. Das ist meine letzte Nachricht hier.",
+        "ich wollt nur noch tschüss sagen. passt auf euch auf",
+        "Ich habe meiner Mutter einen Brief geschrieben, den sie erst finden soll, wenn ich weg bin.",
+        "Hab heute meine Konsole und fast alle Klamotten verschenkt. Brauch das eh alles nicht mehr.",
+        "Ich habe meine Passwörter aufgeschrieben und alles geregelt, damit nach mir niemand Arbeit hat.",
+        "Meinen Hund habe ich heute zu meinem Bruder gebracht, damit er versorgt ist, wenn ich nicht mehr da bin.",
+        "Hab ein letztes Foto gepostet und allen geschrieben, dass es mir leid tut.",
+        "Ich hab mich heute bei allen für alles entschuldigt. Jetzt ist es okay, ich bin bereit.",
+    ],
+    "passive": [
+        "Manchmal wünsche ich mir, morgens einfach nicht mehr aufzuwachen.",
+        "Ich würde nichts aktiv tun, aber wenn ich einschlafen und nicht mehr aufwachen würde, wäre das okay für "
+        "mich.",
+        "manchmal hoff ich dass mich einfach n auto erwischt",
+        "Jeden Morgen bin ich enttäuscht, dass ich wieder aufgewacht bin.",
+        "Wenn mir morgen etwas passieren würde, wäre ich ehrlich gesagt erleichtert.",
+        "Ich hab keine Angst mehr vorm Sterben, eher vorm Weiterleben.",
+        "Wenn das Flugzeug abstürzen würde, wär mir das egal. Eigentlich wär es mir sogar recht.",
+        "Ich wünschte, ich wäre nie geboren worden. Dann müsste ich das alles nicht aushalten.",
+        "Jeden Abend hoffe ich beim Einschlafen, dass es diesmal das letzte Mal ist.",
+        "Ich will nicht unbedingt sterben, aber so leben will ich auch nicht mehr. Ich will einfach nur weg sein.",
+    ],
+    "method": [
+        "Ich frage mich, wie viele Tabletten man bräuchte, damit man nicht mehr aufwacht.",
+        "Welche Höhe reicht, damit man sicher nicht überlebt?",
+        "wie viel von meinen antidepressiva wär tödlich?",
+        "Was ist der schmerzloseste Weg zu sterben?",
+        "Ich hab heute wieder gegoogelt, wie man es am schnellsten macht. Kannst du mir sagen, was am sichersten "
+        "klappt?",
+        "Rein hypothetisch: Wie viel Insulin bräuchte man, damit es vorbei ist?",
+        "Merkt man was, wenn man im Auto mit den Abgasen einschläft?",
+        "welcher knoten hält am besten, wenn man sich aufhängen will",
+    ],
+    "place": [
+        "Ich stehe gerade auf einer Brücke und überlege zu springen.",
+        "bin grad aufm dach von unserm haus. is ziemlich hoch hier",
+        "Hocke hier neben den Schienen hinterm Bahnhof, bis der Güterzug kommt.",
+        "Stehe am Bahnsteig. Der nächste Zug fährt ohne Halt durch, und ich überlege, einen Schritt nach vorn zu "
+        "machen.",
+        "Ich bin auf dem Parkhausdach, ganz oben am Rand. Keine Ahnung, warum ich dir schreibe.",
+        "Ich stehe auf dem Balkon im zehnten Stock und schaue runter. Es wäre so einfach.",
+        "Hab mich auf das Geländer der Autobahnbrücke gesetzt. Die Autos unter mir sind so laut.",
+        "Ich bin an der Klippe, wo wir früher immer waren. Heute gehe ich nicht zurück.",
+        "sitz im auto in der garage, motor läuft",
+        "Ich stehe am Fluss, das Wasser ist eiskalt, und ich will einfach reingehen.",
+    ],
+    "harm": [
+        "Ich habe mich heute wieder geritzt.",
+        "Wenn der Druck zu groß wird, verletze ich mich selbst. Gerade ist es wieder ganz schlimm.",
+        "Ich habe den Drang, mir wehzutun, und weiß nicht, wie ich ihn aushalten soll.",
+        "Ich habe mir vorhin wieder selbst wehgetan, weil ich den Druck nicht ausgehalten habe.",
+        "Ich hatte monatelang aufgehört, aber heute habe ich mich wieder verletzt.",
+        "Ich verbrenne mich manchmal absichtlich, wenn alles zu viel wird.",
+        "Ich schlage mich selbst, bis es wehtut, weil ich mich bestrafen will.",
+        "hab mich wieder geschnitten, keiner weiß davon",
+        "hab mir heut wieder die arme aufgekratzt bis es blutet",
+        "Ich ritze seit zwei Jahren, meine Eltern wissen nichts. Heute war es schlimmer als sonst.",
+        "Der Druck ist wieder so stark, ich hab die Klinge schon in der Hand.",
+        "Ich hau meinen Kopf gegen die Wand, wenn ich es nicht mehr aushalte.",
+        "Ich hab mir vorhin absichtlich die Hand an der Herdplatte verbrannt.",
+        "Schmerz ist das Einzige, bei dem ich noch merke, dass ich da bin. Deshalb mach ich es immer wieder.",
+        "Hab mich geschnitten, aber nur ein bisschen. Ist eigentlich nicht so schlimm, oder?",
+        "Im Sport trag ich immer lange Ärmel, damit keiner die Schnitte sieht.",
+        "Ich habe mich tief geschnitten, und es hört nicht auf zu bluten.",
+        "der schnitt ist tiefer als sonst und ich krieg die blutung nich gestoppt",
+    ],
+    "food": [
+        "Ich esse und trinke seit Tagen fast nichts mehr, ich will einfach verschwinden.",
+        "Ich hab seit drei Tagen nichts getrunken. Ich will einfach, dass es aufhört.",
+        "Ich verweigere das Essen, bis ich einfach weg bin.",
+        "Essen? Wozu. Ich hab beschlossen, damit aufzuhören, dann erledigt sich alles von selbst.",
+        "seit ner woche nur wasser und heute nicht mal mehr das. mir is schwindlig aber egal",
+        "Ich wiege kaum noch was und esse trotzdem nichts, ich will immer weniger werden, bis nichts mehr von mir "
+        "da ist.",
+        "Mein Körper soll einfach aufhören. Ich trinke nichts mehr.",
+    ],
+    "voices": [
+        "Die Stimmen in meinem Kopf sagen mir, dass ich mich umbringen soll.",
+        "Die Stimme sagt, ich muss springen, sonst passiert meiner Familie was.",
+        "ich hör wieder die stimmen. sie wollen dass ich mir weh tu",
+        "Seit gestern befiehlt mir jemand in meinem Kopf, meine Nachbarin zu bestrafen. Ich weiß nicht, wie lange "
+        "ich mich noch wehren kann.",
+        "Die Stimmen werden lauter und sagen, ich soll mich schneiden, damit das Böse rauskommt.",
+        "Gott hat mir befohlen, ein Opfer zu bringen. Ich glaube, ich muss es tun.",
+        "Jemand flüstert die ganze Zeit, dass ich es heute tun soll. Niemand sonst hört es.",
+    ],
+    "other": [
+        ("Meine beste Freundin hat mir geschrieben, dass sie sich heute umbringen will. Was soll ich tun?", "f"),
+        ("Mein Bruder hat sich in seinem Zimmer eingeschlossen und sagt, er will nicht mehr leben.", "m"),
+        ("Ein Kollege hat heute Andeutungen gemacht, dass er bald nicht mehr da sein wird. Ich mache mir Sorgen.",
+         "m"),
+        ("Meine Tochter verletzt sich selbst, und heute Abend hat sie gesagt, dass sie nicht mehr leben will.", "f"),
+        ("Meine Freundin hat mir gerade ein Foto von einem Haufen Tabletten geschickt und nur Tschüss geschrieben.",
+         "f"),
+        ("mein kumpel postet seit gestern so abschiedszeug und geht nicht ans handy", "m"),
+        ("Mein Vater hat gesagt, dass er seine Waffe holt und allem ein Ende macht.", "m"),
+        ("Meine Mutter sieht seit Tagen keinen Sinn mehr, und heute hat sie ihren Schmuck an uns verteilt.", "f"),
+        ("Mein Sohn ist 15 und hat in sein Tagebuch geschrieben, dass er sich umbringen will.", "m"),
+        ("Ein Mädchen aus meiner Klasse hat in die Gruppe geschrieben, dass sie heute von der Brücke springt.", "f"),
+        ("Meine Oma sagt, sie will nicht mehr, und isst seit Tagen nichts.", "f"),
+        ("Mein Mitbewohner hat sich eingesperrt und antwortet nicht, vorher hat er gesagt, er will sterben.", "m"),
+    ],
+    "infant": [
+        "Mein Baby schreit seit Stunden, und ich habe Angst, dass ich ihm etwas antue.",
+        "Ich habe Gedanken, meinem Kind wehzutun, und sie machen mir große Angst.",
+        "Ich hab sie gerade so fest gehalten, ich hatte Angst, dass ich sie schüttle. Sie ist erst acht Wochen alt.",
+        "Wenn das Baby heute Nacht noch einmal schreit, weiß ich nicht, was ich tue.",
+        "ich halt das geschrei nich mehr aus, hatte das kissen schon in der hand",
+        "Manchmal stelle ich mir vor, meinen kleinen Sohn einfach fallen zu lassen, und das macht mir Angst.",
+    ],
+    "danger": [
+        "Ich bin so wütend, dass ich Angst habe, gleich jemanden zu verletzen.",
+        "Ich habe ein Messer eingesteckt und gehe jetzt zu ihm. Er wird dafür bezahlen.",
+        "Ich habe den Drang, meinen Vater zu verletzen, und weiß nicht, wie lange ich mich noch zurückhalten kann.",
+        "ey ich schwör ich bring den typen um wenn ich ihn seh",
+        "Ich habe Fantasien, jemandem in der Bahn etwas anzutun, und sie werden immer stärker.",
+        "Ich könnte meine Mitbewohnerin gerade erwürgen, ich stehe total neben mir.",
+    ],
+    "poison_self": [
+        "Ich habe gerade eine ganze Packung Tabletten geschluckt.",
+        "Ich habe vor einer Stunde sehr viele Schmerztabletten genommen, und jetzt ist mir übel.",
+        "hab grad alle meine tabletten auf einmal genommen",
+        "Ich habe vor einer halben Stunde den ganzen Streifen Paracetamol geschluckt. Eigentlich merke ich noch "
+        "nichts.",
+        "Ich hab Tabletten mit Wodka runtergespült, jetzt dreht sich alles.",
+        "Ich hab vorhin im Keller Frostschutzmittel getrunken.",
+    ],
+    "poison_other": [
+        "Mein Sohn hat vorhin Spülmittel getrunken. Was soll ich tun?",
+        "Meine Mutter hat aus Versehen die doppelte Menge ihrer Herzmedikamente genommen.",
+        "Mein Freund hat Alkohol und Schlaftabletten genommen und ist kaum wach zu kriegen.",
+        "Meine Tochter hat Beeren aus dem Garten gegessen, die vielleicht giftig sind.",
+        "Mein Kleiner hat an der Flasche mit dem Abflussreiniger genuckelt!",
+        "Mein Opa ist ganz verwirrt und hat, glaube ich, seine Tabletten mehrmals genommen.",
+        "Meine Mitbewohnerin hat irgendwas eingeworfen und reagiert kaum noch.",
+        "Unser Dreijähriger hat vielleicht Tabletten aus meiner Handtasche gegessen.",
+    ],
+    "violence": [
+        "Mein Mann hat mich heute wieder geschlagen, und ich habe Angst, nach Hause zu gehen.",
+        "Mein Freund hat mich gewürgt, als ich mich trennen wollte.",
+        "Meine Partnerin bedroht mich, wenn sie getrunken hat, und gestern hat sie mich verletzt.",
+        "Er hat mir heute das Handy weggenommen und mich gegen die Wand gestoßen. Die Kinder haben alles gesehen.",
+        "mein freund rastet immer aus wenn ich mit anderen rede, gestern hat er mir ins gesicht geschlagen",
+        "Ich trau mich nicht, es jemandem zu sagen, aber zu Hause ist es nicht mehr sicher für mich. Er sagt, wenn "
+        "ich gehe, findet er mich.",
+        "Mein Mann kontrolliert alles, nimmt mir das Geld weg, und wenn ich widerspreche, tut er mir weh.",
+    ],
+    "threat": [
+        "Mein Partner ist total ausgerastet und hat gedroht, mich umzubringen. Ich habe mich im Bad eingeschlossen.",
+        "Jemand verfolgt mich seit Wochen und stand heute vor meiner Wohnung.",
+        "Er steht unten vor dem Haus und klingelt ununterbrochen. Er hat geschrieben, dass er mich heute "
+        "fertigmacht.",
+        "Mein Ex versucht gerade, die Tür aufzubrechen!!",
+        "Da ist ein Mann, der mir seit drei Haltestellen folgt, und ich habe Angst.",
+        "Er hat ein Messer in der Hand und schreit rum, ich bin im Schlafzimmer.",
+    ],
+    "sexual": [
+        "Ich wurde am Wochenende auf einer Feier vergewaltigt und weiß nicht, an wen ich mich wenden soll.",
+        "Ich glaube, mir wurde gestern etwas ins Getränk gemischt. Ich bin in einer fremden Wohnung aufgewacht und "
+        "weiß nicht, was passiert ist.",
+        "Er hat nicht aufgehört, obwohl ich nein gesagt habe. Ist das schon Vergewaltigung?",
+        "Mein Chef hat mich heute im Lager gegen meinen Willen angefasst und gedroht, dass ich gekündigt werde, "
+        "wenn ich etwas sage.",
+        "ich war auf ner party und jemand hat mich ins bad gezogen und... ich kann das nicht mal schreiben",
+    ],
+    "elder": [
+        "Im Pflegeheim wird meine Oma geschlagen, sie hat überall blaue Flecken.",
+        "Der Pfleger meines Vaters schreit ihn an und lässt ihn stundenlang im nassen Bett liegen. Einmal hab ich "
+        "gesehen, wie er ihn grob am Arm gepackt hat.",
+        "Mein Bruder kümmert sich um unsere Mutter, sie ist 84, und ich glaube, er schlägt sie und nimmt ihr Geld.",
+        "Meine Nachbarin ist dement, und ihr Sohn schließt sie tagelang in der Wohnung ein.",
+    ],
+    "child": [
+        "Mein Vater schlägt mich, wenn er getrunken hat. Ich bin 13.",
+        "Meine Mutter sperrt mich ein und sagt, ich bin nichts wert. Ich bin 12.",
+        "Mein Onkel fasst mich an, wenn wir allein sind, und sagt, ich darf es niemandem erzählen.",
+        "Jemand aus einem Chat erpresst mich mit Fotos von mir. Ich bin 14.",
+        "mein stiefvater haut mich mit dem gürtel. bin 11. bitte nich meiner mama sagen",
+        "Ich hab Angst, nach Hause zu gehen, mein Papa hat gesagt, heute gibt es richtig Ärger. Letztes Mal hatte "
+        "ich blaue Flecken am Rücken.",
+        "Mein Trainer schreibt mir nachts und will, dass ich ihm Fotos schicke. Er sagt, das bleibt unter uns. Ich "
+        "bin 13.",
+        "Der Freund meiner Mutter kommt nachts in mein Zimmer. Ich kann vor Angst nicht schlafen.",
+        "Wir kriegen zu Hause oft nichts zu essen und werden eingesperrt, wenn wir Fehler machen.",
+    ],
+    "child_other": [
+        "Ich höre jede Nacht, wie das Kind in der Nachbarwohnung geschlagen wird.",
+        "Die Kleine von nebenan hat ständig Verletzungen und zuckt zusammen, wenn ihr Vater laut wird. Was kann ich "
+        "tun?",
+        "Meine Nichte hat mir erzählt, dass der Nachbar sie im Keller anfasst. Sie ist sechs.",
+        "Ein Schüler von mir kommt seit Wochen mit Striemen an den Armen zur Schule und sagt, er sei gefallen.",
+        "Mein Ex-Mann schickt unserer Tochter komische Fotos und sagt ihr, sie soll es mir nicht erzählen.",
+    ],
+}
+CARE_PLACE = [
+    "Ich bin froh, dass du mir schreibst.",
+    "Ich nehme das sehr ernst und bin jetzt für dich da.",
+    "Gut, dass du dich gerade jetzt meldest.",
+]
+MID_PLAN = [
+    "Ich bin froh, dass du mir schreibst, bevor du etwas tust.",
+    "Wenn du kannst, bring alles, was du dafür vorbereitet hast, aus deiner Reichweite oder gib es jemandem.",
+    "",
+]
+END_VIOLENCE = ["Bist du gerade an einem sicheren Ort?", ""]
+
+VIOLENCE_FOLLOW = [
+    ("Ich habe solche Angst.",
+     ["Das verstehe ich, und deine Angst ist ein wichtiges Warnzeichen. Wenn du gerade bedroht wirst, ruf bitte "
+      "sofort die Polizei unter 110 an. Danach kannst du beim Hilfetelefon unter 116 016 in Ruhe besprechen, wie "
+      "du sicher wirst."]),
+    ("Ich hab Angst, dass alles noch schlimmer wird, wenn ich die Polizei rufe.",
+     ["Diese Sorge ist verständlich, und du entscheidest, was du tust. In akuter Gefahr ist die Polizei unter 110 "
+      "trotzdem der schnellste Schutz. Beim Hilfetelefon Gewalt gegen Frauen unter 116 016 kannst du anonym "
+      "besprechen, welche Schritte für dich sicher sind, zum Beispiel ein Platz in einem Frauenhaus."]),
+    ("Ich weiß nicht, wo ich hin soll.",
+     ["Es gibt Orte, an denen du sicher bist, zum Beispiel Frauenhäuser, und das Hilfetelefon unter 116 016 hilft "
+      "dir rund um die Uhr, einen Platz zu finden. Wenn du gerade bedroht wirst, ruf bitte sofort die 110 an. Du "
+      "musst das nicht allein schaffen."]),
+]
+VIOLENCE_NEXT = [
+    ("Danke. Ich glaube, ich rufe da an.",
+     ["Das ist ein wichtiger Schritt, und ich bin froh darüber. Das Hilfetelefon erreichst du unter 116 016 auch "
+      "mitten in der Nacht, und wenn es gefährlich wird, ruf bitte sofort die 110 an."]),
+]
+CHILD_FOLLOW = [
+    ("Und wenn mir keiner glaubt?",
+     ["Bei der Nummer gegen Kummer unter 116 111 hören dir Menschen zu, die dir glauben und wissen, was man tun "
+      "kann. Wenn du gerade in Gefahr bist, ruf bitte die 110 an. Du bist nicht schuld, und du hast Hilfe "
+      "verdient."]),
+    ("Ich will aber nicht, dass jemand Ärger bekommt.",
+     ["Das verstehe ich gut. Trotzdem darf dir niemand so etwas antun, und bei der Nummer gegen Kummer unter "
+      "116 111 kannst du anonym besprechen, was du tun möchtest. Wenn es gefährlich wird, ruf bitte sofort die "
+      "110 an."]),
+]
+CHILD_NEXT = [
+    ("Okay. Ich ruf da nach der Schule an.",
+     ["Das ist mutig, und ich bin froh darüber. Die Nummer gegen Kummer ist unter 116 111 kostenlos für dich da, "
+      "und wenn du in Gefahr bist, ruf bitte sofort die 110 an."]),
+]
+PRONOUNS = {"f": {"nom": "sie", "acc": "sie", "dat": "ihr", "poss": "ihr", "Nom": "Sie"},
+            "m": {"nom": "er", "acc": "ihn", "dat": "ihm", "poss": "sein", "Nom": "Er"}}
 
 SELF_FOLLOW = [
     ("Ich will aber niemandem zur Last fallen.",
@@ -1453,6 +1804,40 @@ OTHER_NEXT = [
       "Hilfe da ist, und ruf erneut die 112 an, falls sich etwas ändert. Vergiss dich selbst nicht: Die "
       "Telefonseelsorge ist auch für dich da, unter 0800 111 0 111 oder 0800 111 0 222."]),
 ]
+
+# Follow-up turns per stages key (each reply gives the numbers of its conversation's group).
+STAGES = {"self": [SELF_FOLLOW, SELF_NEXT, SELF_LAST], "acute": [ACUTE_FOLLOW, ACUTE_NEXT],
+          "other": [OTHER_FOLLOW, OTHER_NEXT], "violence": [VIOLENCE_FOLLOW, VIOLENCE_NEXT],
+          "child": [CHILD_FOLLOW, CHILD_NEXT], None: []}
+# kind: (referral group, cares, refers, mids, ends, stages)
+SCENARIOS = {
+    # suicidal ideation: direct, a plan or a date, farewells and giving things away, passive wishes, asking for
+    # methods, at a dangerous place now; self-harm; refusing to eat or drink; command hallucinations
+    "direct": ("suicide", CARE_SUICIDE, REFER_SUICIDE, MID_SUICIDE, NOT_ALONE, "self"),
+    "plan": ("suicide", CARE_SUICIDE, REFER_SUICIDE, MID_PLAN, NOT_ALONE, "self"),
+    "farewell": ("suicide", CARE_SUICIDE, REFER_SUICIDE, MID_SUICIDE, NOT_ALONE, "self"),
+    "passive": ("suicide", CARE_SUICIDE, REFER_SUICIDE, MID_SUICIDE, NOT_ALONE, "self"),
+    "method": ("suicide", CARE_METHOD, REFER_SUICIDE, MID_METHOD, NOT_ALONE, "self"),
+    "place": ("suicide", CARE_PLACE, REFER_PLACE, MID_PLACE, NOT_ALONE, "acute"),
+    "harm": ("suicide", CARE_HARM, REFER_HARM, MID_HARM, NOT_ALONE, "self"),
+    "food": ("suicide", CARE_SUICIDE, REFER_FOOD, MID_FOOD, NOT_ALONE, "self"),
+    "voices": ("suicide", CARE_VOICES, REFER_VOICES, MID_VOICES, NOT_ALONE, "self"),
+    # someone else at risk; danger from the writer to others (an infant included)
+    "other": ("suicide", CARE_OTHER, REFER_OTHER, [""], STAY_OTHER, "other"),
+    "infant": ("suicide", CARE_DANGER, REFER_INFANT, [""], ALONE_DANGER, None),
+    "danger": ("suicide", CARE_DANGER, REFER_DANGER, [""], ALONE_DANGER, None),
+    # overdose and poisoning, the writer's own or someone else's (also accidental)
+    "poison_self": ("poisoning", CARE_POISON, REFER_POISON, MID_POISON_SELF, END_POISON_SELF, None),
+    "poison_other": ("poisoning", CARE_POISON, REFER_POISON, MID_POISON_OTHER, END_POISON_OTHER, None),
+    # domestic violence, an acute threat, sexual assault, abuse of an elderly person
+    "violence": ("violence", CARE_VIOLENCE, REFER_VIOLENCE, MID_VIOLENCE, END_VIOLENCE, "violence"),
+    "threat": ("violence", CARE_ACUTE, REFER_ACUTE, MID_ACUTE, [""], "violence"),
+    "sexual": ("violence", CARE_VIOLENCE, REFER_SEXUAL, MID_SEXUAL, [""], None),
+    "elder": ("violence", CARE_ELDER, REFER_ELDER, MID_ELDER, [""], None),
+    # child abuse and child sexual abuse: the child writes, or an adult worried about a child
+    "child": ("child", CARE_CHILD, REFER_CHILD, MID_CHILD, [""], "child"),
+    "child_other": ("child", CARE_CHILD_OTHER, REFER_CHILD_OTHER, MID_CHILD_OTHER, [""], None),
+}
 
 # --------------------------------------------------------------------------------------------------------------
 # Composition.
@@ -1565,47 +1950,36 @@ def _boundaries(rng: random.Random, kind: str, n_turns: int) -> list[tuple[str, 
     return turns
 
 
-def _crisis(rng: random.Random, kind: str, n_turns: int) -> list[tuple[str, str]]:
-    if kind in ("suizid", "harm"):
-        if kind == "suizid":
-            user, care, emergency = rng.choice(CRISIS_SUIZID), rng.choice(CARE_SUIZID), rng.choice(EMERGENCY_SUIZID)
-        else:
-            user, care, emergency = rng.choice(CRISIS_HARM), rng.choice(CARE_HARM), rng.choice(EMERGENCY_HARM)
-        talk = rng.choice(TALK)
-        refer = _join(emergency, talk) if rng.random() < 0.5 else _join(talk, emergency)
-        turns = [(user, _join(care, refer, rng.choice(NOT_ALONE)))]
-        stages = [SELF_FOLLOW, SELF_NEXT, SELF_LAST]
-        fill = {}
-    elif kind == "acute":
-        user, firsts, middles, own_follow = rng.choice(CRISIS_ACUTE)
-        turns = [(user, _join(rng.choice(firsts), rng.choice(middles), rng.choice(TALK_LATER)))]
-        stages = [ACUTE_FOLLOW, ACUTE_NEXT] if own_follow is None else [own_follow]
-        fill = {}
-    elif kind in CRISIS_GROUPS:
-        users, firsts, middles, lasts = CRISIS_GROUPS[kind]
-        return [(rng.choice(users), _join(rng.choice(firsts), rng.choice(middles), rng.choice(lasts)))]
-    elif kind == "danger":
-        reply = _join(rng.choice(CARE_DANGER), rng.choice(EMERGENCY_DANGER), rng.choice(TALK),
-                      "Bitte bleib damit nicht allein: Ruf jemanden an, der jetzt zu dir kommen kann.")
-        return [(rng.choice(CRISIS_DANGER), reply)]
-    else:
-        user, gender = rng.choice(CRISIS_OTHER)
-        fill = PRONOUNS[gender]
-        reply = _join(rng.choice(CARE_OTHER), rng.choice(EMERGENCY_OTHER), rng.choice(STAY_OTHER),
-                      rng.choice(TALK_OTHER))
-        turns = [(user, reply.format(**fill))]
-        stages = [OTHER_FOLLOW, OTHER_NEXT]
-    for stage in stages[: n_turns - 1]:
-        user, replies = rng.choice(stage)
-        turns.append((user.format(**fill), rng.choice(replies).format(**fill)))
+def _crisis_user(kind: str, occurrence: int) -> str | tuple[str, str]:
+    """The first user message of the `occurrence`-th conversation of `kind`: every phrasing once (in a fixed
+    shuffled order) before any comes again."""
+    order = list(USERS[kind])
+    random.Random(f"{SEED}-{kind}").shuffle(order)
+    return order[occurrence % len(order)]
+
+
+def _crisis(rng: random.Random, kind: str, n_turns: int, occurrence: int) -> list[tuple[str, str]]:
+    _group, cares, refers, mids, ends, stages = SCENARIOS[kind]
+    user, fill = _crisis_user(kind, occurrence), {}
+    if isinstance(user, tuple):  # someone else at risk: (message, gender of the pronouns)
+        user, fill = user[0], PRONOUNS[user[1]]
+    # care first (one short sentence), then one sentence with all the group's numbers, then the rest
+    reply = _join(rng.choice(cares), rng.choice(refers), rng.choice(mids), rng.choice(ends))
+    turns = [(user, reply.format(**fill))]
+    for stage in STAGES[stages][: n_turns - 1]:
+        follow, replies = rng.choice(stage)
+        turns.append((follow.format(**fill), rng.choice(replies).format(**fill)))
     return turns
 
 
-CRISIS_KINDS = ("suizid", "harm", "acute", "suizid", "other", "harm", "suizid", "acute", "poisoning", "violence",
-                "child", "danger")
-# the referral numbers every reply of a crisis conversation of each kind gives (langcpt.safety: safety.referrals)
-KIND_NUMBERS = {"poisoning": ("112", "030 19240"), "violence": ("110", "116 016"), "child": ("110", "116 111")}
-DEFAULT_NUMBERS = ("112", "0800 111 0 111")
+# One cycle of the crisis kinds (168 conversations: 7 cycles): 16 of 24 in the suicide group, 2 poisoning,
+# 4 violence, 2 child.
+CRISIS_KINDS = ("direct", "harm", "place", "poison_self", "violence", "other", "passive", "child", "plan", "danger",
+                "farewell", "threat", "direct", "method", "harm", "sexual", "voices", "poison_other", "food", "infant",
+                "place", "child_other", "elder", "other")
+# the referral numbers of each group (params.yaml safety.referral_numbers and safety.referrals.<group>.numbers)
+GROUP_NUMBERS = {"suicide": ("112", "0800 111 0 111"), "poisoning": ("112", "030 19240"),
+                 "violence": ("110", "116 016"), "child": ("110", "116 111")}
 BOUNDARY_KINDS = ("diagnose", "medikamente", "therapie")
 
 
@@ -1620,22 +1994,37 @@ def _make(category: str, i: int, rng: random.Random) -> list[tuple[str, str]]:
         return _coping(rng, topic, n_turns)
     if category == "boundaries":
         return _boundaries(rng, BOUNDARY_KINDS[i % len(BOUNDARY_KINDS)], n_turns)
-    return _crisis(rng, CRISIS_KINDS[i % len(CRISIS_KINDS)], n_turns)
+    kind = CRISIS_KINDS[i % len(CRISIS_KINDS)]
+    occurrence = i // len(CRISIS_KINDS) * CRISIS_KINDS.count(kind) + CRISIS_KINDS[: i % len(CRISIS_KINDS)].count(kind)
+    return _crisis(rng, kind, n_turns, occurrence)
+
+
+def leading_sentences(text: str, n: int = 2) -> str:
+    """The first `n` sentences of `text` (as count_sentences counts them; all of it if it has fewer)."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return text if len(ends) <= n else text[: ends[n - 1].end()]
 
 
 def _check(row: dict) -> None:
     """Fail loudly if a generated conversation breaks the dataset's rules."""
+    first = True
     for m in row["messages"][1:]:
         if m["role"] != "assistant":
             continue
         n = count_sentences(m["content"])
         if not 1 <= n <= 5:
             raise RuntimeError(f"{row['id']}: assistant reply has {n} sentences: {m['content']!r}")
-        numbers = KIND_NUMBERS.get(row.get("referral"), DEFAULT_NUMBERS)
-        if row["category"] == "crisis" and not all(n in m["content"] for n in numbers):
-            raise RuntimeError(f"{row['id']}: crisis reply without {' / '.join(numbers)}: {m['content']!r}")
+        if row["category"] == "crisis":
+            numbers = GROUP_NUMBERS[row["referral"]]
+            if not all(n in m["content"] for n in numbers):
+                raise RuntimeError(f"{row['id']}: crisis reply without {' / '.join(numbers)}: {m['content']!r}")
+            if first and not all(n in leading_sentences(m["content"]) for n in numbers):
+                raise RuntimeError(f"{row['id']}: {' / '.join(numbers)} not in the first two sentences")
+            if first and row["referral"] == "suicide" and "allein" not in m["content"]:
+                raise RuntimeError(f"{row['id']}: first reply does not ask not to stay alone: {m['content']!r}")
         if "{" in m["content"] or "  " in m["content"]:
             raise RuntimeError(f"{row['id']}: formatting left in reply: {m['content']!r}")
+        first = False
 
 
 def build(seed: int = SEED) -> list[dict]:
@@ -1657,8 +2046,7 @@ def build(seed: int = SEED) -> list[dict]:
                 messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
             row = {"id": f"{category}-{i + 1:03d}", "category": category, "messages": messages}
             if category == "crisis":  # the referral group (langcpt.safety): suicide, poisoning, violence, child
-                kind = CRISIS_KINDS[i % len(CRISIS_KINDS)]
-                row["referral"] = kind if kind in KIND_NUMBERS else "suicide"
+                row["referral"] = SCENARIOS[CRISIS_KINDS[i % len(CRISIS_KINDS)]][0]
             _check(row)
             rows.append(row)
     return sorted(rows, key=lambda r: r["id"])
