@@ -1,7 +1,10 @@
-"""The committed German support dataset (data/sft/support_de.jsonl) and its generator."""
+"""The committed German support dataset (data/sft/support_de.jsonl), its fragments (data/sft/support_de/*.yaml) and
+stage `sft_data` (pipelines/sft_data.py, langcpt.sft_data) that composes it: the file is byte-identical to what the
+fragments give, so they never drift apart."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,9 +16,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 from langcpt.conversations import load_conversations
 from langcpt.safety import has_number, number_runs
-from langcpt.support_dataset import SYSTEM_PROMPT, build, count_sentences, leading_sentences
+from langcpt.sft_data import build, count_sentences, leading_sentences, load_fragments
 
 DATASET = ROOT / "data" / "sft" / "support_de.jsonl"
+FRAGMENTS = ROOT / "data" / "sft" / "support_de"
+SCRIPT = ROOT / "pipelines" / "sft_data.py"
 CATEGORIES = {"listening", "reflecting", "coping", "boundaries", "crisis"}
 
 
@@ -48,9 +53,10 @@ def test_ids_unique_sorted_and_named_after_category(convs):
 
 
 def test_structure(convs):
+    system_prompt = load_fragments(FRAGMENTS)["system_prompt"]
     for c in convs:
         messages = c["messages"]
-        assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
+        assert messages[0] == {"role": "system", "content": system_prompt}
         rest = [m["role"] for m in messages[1:]]
         assert rest == ["user", "assistant"] * (len(rest) // 2) and len(rest) % 2 == 0, c["id"]
         assert 1 <= len(rest) // 2 <= 4, c["id"]
@@ -68,8 +74,9 @@ def test_no_duplicate_conversations(convs):
 
 
 def test_system_prompt_is_german_and_sets_limits():
+    system_prompt = load_fragments(FRAGMENTS)["system_prompt"]
     for phrase in ("einfühlsam", "kein Ersatz für eine Therapie", "keine Diagnosen", "112", "0800 111 0 111"):
-        assert phrase in SYSTEM_PROMPT
+        assert phrase in system_prompt
 
 
 def test_crisis_replies_refer_to_help(convs):
@@ -171,12 +178,42 @@ def test_count_sentences():
 
 
 def test_build_is_deterministic():
-    assert build() == build()
+    fragments = load_fragments(FRAGMENTS)
+    assert build(fragments) == build(fragments)
 
 
-def test_regenerating_gives_identical_bytes(tmp_path):
-    out = tmp_path / "support_de.jsonl"
+def run_script(*args):
+    """The stage script from the repository root (it checks params.yaml first, as every stage)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    subprocess.run([sys.executable, "-m", "langcpt.support_dataset", str(out)], check=True, cwd=tmp_path, env=env,
-                   capture_output=True)
-    assert out.read_bytes() == DATASET.read_bytes()
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_the_stage_builds_the_committed_file_byte_for_byte(tmp_path):
+    out = tmp_path / "support_de.jsonl"
+    r = run_script("--fragments", str(FRAGMENTS), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == DATASET.read_bytes(), "data/sft/support_de.jsonl differs from its fragments: " \
+        "run `dvc repro sft_data` (or python pipelines/sft_data.py) and commit both"
+
+
+@pytest.mark.parametrize("file, edit, message", [
+    ("crisis.yaml", lambda d: d["scenarios"]["direct"].pop("refers"), "scenarios.direct.refers: missing"),
+    ("topics.yaml", lambda d: d["topics"]["arbeit"].update(acks="nur ein Satz"),
+     "topics.arbeit.acks: expected a non-empty list"),
+    ("common.yaml", lambda d: d.update(seed="1234"), "seed: expected an integer"),
+    ("crisis.yaml", lambda d: d["scenarios"]["harm"].update(cares="care_nobody"),
+     "scenarios.harm.cares: no piece 'care_nobody'"),
+])
+def test_a_bad_fragment_names_file_and_key_and_writes_nothing(tmp_path, file, edit, message):
+    fragments = tmp_path / "fragments"
+    shutil.copytree(FRAGMENTS, fragments)
+    data = yaml.safe_load((fragments / file).read_text(encoding="utf-8"))
+    edit(data)
+    (fragments / file).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous\n", encoding="utf-8")
+    r = run_script("--fragments", str(fragments), "--out", str(out))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: {fragments / file}: ") and message in r.stderr, r.stderr
+    assert out.read_text(encoding="utf-8") == "previous\n"  # the previous output stays, no temp files beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fragments", "out.jsonl"]
