@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -577,6 +578,180 @@ def _triple_quote(text: str, what: str) -> str:
     if re.search(r'"""\s*[\r\n]', text):
         raise InputError(f'{what}: a line ending in """ cannot be written in an Ollama Modelfile')
     return f'"""{text}"""'
+
+
+# ---------------------------------------------------------------- the gguf stage: export, gates, Modelfile, Ollama
+DEFAULT_MIN_AGREEMENT = {"f16": 0.99, "q8_0": 0.98}
+DEFAULT_MAX_PERPLEXITY_RATIO = {"f16": 1.01, "q8_0": 1.03}
+
+
+class GateError(RuntimeError):
+    """A gguf gate (or `ollama create/run`) failed; the stage stops with its message."""
+
+
+def export_files(hf_dir: Path, out: Path, quantizations: list[str], cache_dir: Path | None = None) -> dict[str, Path]:
+    """Convert `hf_dir` to out/model-f16.gguf and quantize it to out/model-<type>.gguf: {type: path}, f16 first."""
+    f16 = convert_to_gguf(hf_dir, out / "model-f16.gguf", outtype="f16", cache_dir=cache_dir)
+    files = {"f16": f16}
+    for qtype in quantizations:
+        if qtype != "f16":
+            files[qtype] = quantize(f16, out / f"model-{qtype}.gguf", qtype)
+    return files
+
+
+def check_export(cfg: dict, hf_dir: Path, val_npy: Path, files: dict[str, Path], tokenizer, system: str,
+                 prompts: list[str]) -> dict:
+    """Size and decode speed of each file, then the parity gates against the HF model (float32) in `hf_dir`:
+    {"files": {type: figures}, "gate": ..., "parity": ...}; GateError naming every failed gate.
+
+    tokenizer  HF token ids == llama.cpp's on held-out text (`val_npy` decoded) and chat-template renderings;
+    logit      argmax agreement at positions that are not near-ties (gguf.min_argmax_agreement, default f16 >= 0.99,
+               q8_0 >= 0.98) and perplexity as a multiple of HF's (gguf.max_perplexity_ratio, f16 <= 1.01,
+               q8_0 <= 1.03), figures for every type;
+    chat       llama.cpp's chat handler renders as HF does; greedy f16 starts with the HF model's greedy reply;
+               chats sampled with the Modelfile's parameters through the gate file stop at the end-of-turn token
+               (gguf.min_stopped_samples of them) and leak no template token."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    metrics = {"files": {}}
+    speed_prompt = tokenizer.apply_chat_template(
+        [{"role": "system", "content": system}, {"role": "user", "content": cfg["gate_prompt"]}],
+        tokenize=False, add_generation_prompt=True)
+    for qtype, path in files.items():
+        llm = load(path, n_ctx=1024)
+        try:
+            tps = decode_speed(llm, speed_prompt, cfg.get("speed_tokens", 64))
+        finally:
+            llm.close()
+        metrics["files"][qtype] = {"size_mb": round(path.stat().st_size / 2**20, 2), "generation_tokens_per_s": tps}
+
+    model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    gates = parity_gates(cfg, files, tokenizer, model, system, prompts, val_npy)
+    del model
+    for qtype in files:
+        metrics["files"][qtype].update(gates.pop(qtype))
+    if gates["failed"]:
+        raise GateError("gguf gates failed:\n  " + "\n  ".join(gates["failed"]))
+    metrics["gate"] = gates.pop("gate")
+    metrics["parity"] = {k: v for k, v in gates.items() if k != "failed"}
+    return metrics
+
+
+def parity_gates(cfg: dict, files: dict[str, Path], tokenizer, model, system: str, prompts: list[str],
+                 val_npy: Path) -> dict:
+    """Run the tokenizer, logit and chat gates; per-type figures in the returned dict, failures in its "failed"."""
+    blocks = heldout_blocks(val_npy, cfg.get("parity_blocks", 4))
+    convs = chat_conversations(system, prompts)
+    chat_texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs]
+    texts = [tokenizer.decode(b) for b in blocks] + chat_texts
+    sequences = blocks + [tokenizer(t, add_special_tokens=False).input_ids for t in chat_texts]
+    reference = hf_reference(model, sequences)
+    failed, out = [], {"heldout_blocks": len(blocks), "chat_texts": len(chat_texts)}
+    for qtype, path in files.items():
+        tp = tokenizer_parity(path, tokenizer, texts)
+        if tp["mismatches"]:
+            m = tp["mismatches"][0]
+            failed.append(f"tokenizer parity ({path.name}): {len(tp['mismatches'])} of {tp['texts']} texts differ; "
+                          f"first: text {m['text']} at token {m['position']}: HF {m['hf']} vs llama.cpp "
+                          f"{m['llama_cpp']} ({m['excerpt']!r})")
+        lp = logit_parity(path, sequences, reference, cfg.get("parity_tie_margin", 0.5))
+        need = cfg.get("min_argmax_agreement", DEFAULT_MIN_AGREEMENT).get(qtype)
+        if need is not None and lp["decisive_agreement"] < need:
+            failed.append(f"logit parity ({path.name}): argmax agreement {lp['decisive_agreement']:.4f} < {need} "
+                          f"over {lp['decisive_positions']} positions whose HF top-2 logits are >= "
+                          f"{lp['tie_margin']} apart (all {lp['positions']} positions: {lp['argmax_agreement']:.4f})")
+        max_ratio = cfg.get("max_perplexity_ratio", DEFAULT_MAX_PERPLEXITY_RATIO).get(qtype)
+        if max_ratio is not None and lp["perplexity_ratio"] > max_ratio:
+            failed.append(f"logit parity ({path.name}): perplexity {lp['perplexity_ratio']:.4f}x the HF model's on "
+                          f"the {lp['positions'] - len(sequences)} next tokens of the parity texts > {max_ratio}")
+        out[qtype] = {"tokenizer_texts_differing": len(tp["mismatches"]), "tokenizer_tokens": tp["tokens"],
+                      "argmax_agreement": lp["argmax_agreement"], "argmax_positions": lp["positions"],
+                      "argmax_agreement_decisive": lp["decisive_agreement"],
+                      "argmax_positions_decisive": lp["decisive_positions"], "argmax_min": need,
+                      "perplexity_ratio_vs_hf": lp["perplexity_ratio"], "perplexity_ratio_max": max_ratio}
+        print(f"parity {qtype}: tokenizer {tp['texts'] - len(tp['mismatches'])}/{tp['texts']} texts equal; argmax "
+              f"agreement {lp['argmax_agreement']:.4f} over all {lp['positions']} positions, "
+              f"{lp['decisive_agreement']:.4f} over the {lp['decisive_positions']} with HF margin >= "
+              f"{lp['tie_margin']} (gate: {need}); perplexity x{lp['perplexity_ratio']} of HF's", flush=True)
+
+    gate_file = files[cfg["gate_quantization"]]
+    for path in dict.fromkeys([files["f16"], gate_file]):
+        failed += [f"chat parity ({path.name}): {p}" for p in chat_template_parity(path, tokenizer, convs)]
+
+    # Greedy: llama.cpp (f16) answers as the HF SFT model does.
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": cfg["gate_prompt"]}]
+    n = cfg.get("greedy_match_tokens", 16)
+    hf_ids = hf_greedy_reply(model, tokenizer, messages, n)
+    # both replies as their text tokenized canonically: a model may generate a split the tokenizer would not make
+    # (with an extended vocabulary, "Ich" as the base pieces "I" + "ch"), which re-tokenizing llama.cpp's text merges
+    hf_ids = tokenizer(tokenizer.decode(hf_ids), add_special_tokens=False).input_ids
+    llm = load(files["f16"])
+    try:
+        greedy = chat(llm, messages, max_tokens=n)
+        cpp_ids = llm.tokenize(greedy["text"].encode("utf-8"), add_bos=False, special=False)
+    finally:
+        llm.close()
+    same = next((i for i, (a, b) in enumerate(zip(hf_ids, cpp_ids)) if a != b), min(len(hf_ids), len(cpp_ids)))
+    if same < min(n, len(hf_ids)):
+        failed.append(f"chat parity ({files['f16'].name}): greedy reply differs from the HF SFT model's after "
+                      f"{same} tokens: HF {tokenizer.decode(hf_ids)!r} vs llama.cpp {greedy['text']!r}")
+    out["greedy"] = {"hf": tokenizer.decode(hf_ids), "llama_cpp": greedy["text"], "same_tokens": same}
+
+    # Sampled with the Modelfile's parameters: the replies must stop at the end-of-turn token, without markers.
+    sampling = {k: cfg["modelfile"].get(k) for k in ("temperature", "top_p", "repeat_penalty")}
+    llm = load(gate_file)
+    try:
+        replies = [chat(llm, messages, max_tokens=cfg["gate_max_tokens"], seed=s, **{k: v for k, v in sampling.items()
+                                                                                  if v is not None})
+                   for s in range(cfg.get("chat_samples", 3))]
+    finally:
+        llm.close()
+    stopped = [r for r in replies if r["finish_reason"] == "stop" and r["text"].strip()]
+    markers = chat_markers(tokenizer)
+    leaked = [r["text"] for r in replies if any(m in r["text"] for m in markers)]
+    need = cfg.get("min_stopped_samples", 1)
+    if len(stopped) < need:
+        failed.append(f"chat parity ({gate_file.name}): {len(stopped)} of {len(replies)} sampled replies stopped at "
+                      f"the end-of-turn token within {cfg['gate_max_tokens']} tokens, fewer than "
+                      f"gguf.min_stopped_samples={need}")
+    if leaked:
+        failed.append(f"chat parity ({gate_file.name}): template tokens leaked into a reply: {leaked[0][:120]!r}")
+    best = (stopped or replies)[0]
+    out["gate"] = {"file": gate_file.name, "finish_reason": best["finish_reason"], "reply": best["text"],
+                   "samples": len(replies), "stopped": len(stopped)}
+    print(f"gate ({gate_file.name}): {len(stopped)}/{len(replies)} sampled replies stopped; "
+          f"{best['text']!r} [{best['finish_reason']}]", flush=True)
+    out["failed"] = failed
+    return out
+
+
+def write_modelfile(out: Path, hf_dir: Path, gate_file: str, modelfile_cfg: dict) -> Path:
+    """out/Modelfile for `gate_file` (params gguf.modelfile: `system` and the sampling parameters)."""
+    sampling = {k: v for k, v in modelfile_cfg.items() if k != "system"}
+    path = out / "Modelfile"
+    path.write_text(modelfile_from_chat_template(str(hf_dir), gate_file, system_prompt=modelfile_cfg["system"],
+                                                 params=sampling), encoding="utf-8")
+    return path
+
+
+def run_ollama(out: Path, name: str, prompt: str) -> dict:
+    """`ollama create` + one `ollama run` where an ollama binary is on PATH; otherwise say that they were skipped."""
+    if not shutil.which("ollama"):
+        msg = "skipped: no `ollama` binary on PATH (ollama create/run not run; see README)"
+        print(f"ollama: {msg}", flush=True)
+        return {"status": msg}
+    res = {}
+    for what, cmd in (("create", ["ollama", "create", name, "-f", "Modelfile"]),
+                      ("run", ["ollama", "run", name, prompt])):
+        proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise GateError(f"`{' '.join(cmd)}` failed ({proc.returncode}): {proc.stderr.strip()[-1000:]}")
+        res[what] = proc.stdout.strip()[-500:]
+    if not res["run"]:
+        raise GateError(f"`ollama run {name}` answered nothing")
+    print(f"ollama run {name}: {res['run']!r}", flush=True)
+    return {"status": "ran: ollama create + ollama run", "model": name, "reply": res["run"]}
 
 
 # ---------------------------------------------------------------- helpers

@@ -2,12 +2,14 @@
 
 Every registered version is tagged with its provenance (git commit, the dvc.lock hashes of the data and models it
 came from) and the evaluate metrics; the alias `candidate` (mlflow.alias) moves to a version only when the evaluate
-gates passed. Load a registered version elsewhere with, for example:
+and safety gates passed (register_gguf_export, the gguf stage's registration). Load a registered version
+elsewhere with, for example:
     mlflow.transformers.load_model("models:/langcpt-sft@candidate")
     mlflow.pyfunc.load_model("models:/langcpt-gguf@candidate").predict(["Hallo, wie geht es dir?"])
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import mlflow
@@ -175,3 +177,66 @@ def alias_version(name: str, alias: str) -> int | None:
         return int(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
     except mlflow.exceptions.MlflowException:
         return None
+
+
+# ---------------------------------------------------------------- the gguf stage's registration
+EVALUATE_METRICS = Path("reports/evaluate/metrics.json")
+SAFETY_METRICS = Path("reports/safety/metrics.json")
+SFT_METRICS = Path("reports/sft/metrics.json")
+
+
+def read_report(path: Path) -> dict:
+    """A stage's JSON report; InputError when it is missing or not JSON."""
+    if not path.is_file():
+        raise InputError(f"{path}: not found (run the stage that writes it first)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON ({e})") from None
+
+
+def gate_reports() -> tuple[dict, dict]:
+    """The evaluate and safety reports whose gates move the alias (InputError when one is missing)."""
+    return read_report(EVALUATE_METRICS), read_report(SAFETY_METRICS)
+
+
+def register_gguf_export(params: dict, files: dict[str, Path], modelfile: Path, file_metrics: dict) -> dict:
+    """Register the GGUF version (the gguf.gate_quantization file, mlflow.gguf_artifacts beside it), tag it and the
+    SFT version (reports/sft/metrics.json registered_version) with their provenance, move mlflow.alias to both
+    when the evaluate and safety gates passed. `file_metrics`: per type figures, tagged gguf.*."""
+    from . import tracking
+    from .safety import CrisisGuard
+
+    cfg, mcfg = params["gguf"], params["mlflow"]
+    alias = mcfg.get("alias", "candidate")
+    evaluate = read_report(EVALUATE_METRICS)
+    passed, why = gates_passed(evaluate)
+    safe, safe_why = safety_passed(read_report(SAFETY_METRICS))
+    passed, why = passed and safe, f"{why}; {safe_why}"
+    print(f"registry: {why}; alias {alias!r} {'moves' if passed else 'stays'}", flush=True)
+    commit = tracking.git_commit()
+    data = ["data/clean", "data/tokens"] + ([params["sft"]["data"]] if params.get("sft", {}).get("data") else [])
+    res = {"gates_passed": passed, "gates": why, "alias": alias}
+
+    extra = {f"gguf_{q}": files[q] for q in mcfg.get("gguf_artifacts", []) if q in files}
+    scfg = params.get("safety") or {}
+    guard = CrisisGuard.from_params(scfg).to_config() if scfg.get("guard", True) and scfg else None
+    version = register_gguf(files[cfg["gate_quantization"]], modelfile, mcfg["gguf_model_name"],
+                            extra_files=extra, system=cfg["modelfile"]["system"], guard=guard)
+    gguf_tags = provenance_tags(commit, dvc_lock_hashes("dvc.lock", data + ["models/pretrained", "models/sft"]),
+                                evaluate)
+    gguf_tags |= {f"gguf.{k}": str(v) for k, v in tracking.flatten(file_metrics).items()}
+    tag_version(mcfg["gguf_model_name"], version, gguf_tags)
+    res["gguf"] = {"name": mcfg["gguf_model_name"], "version": version,
+                   "alias_moved": move_alias(mcfg["gguf_model_name"], version, alias, passed)}
+
+    sft_version = read_report(SFT_METRICS).get("registered_version")
+    if sft_version is None:
+        res["sft"] = {"name": mcfg["sft_model_name"], "version": None,
+                      "note": f"{SFT_METRICS} has no registered_version (sft ran without MLflow): not tagged"}
+    else:
+        sft_tags = provenance_tags(commit, dvc_lock_hashes("dvc.lock", data), evaluate)
+        tag_version(mcfg["sft_model_name"], sft_version, sft_tags)
+        res["sft"] = {"name": mcfg["sft_model_name"], "version": sft_version,
+                      "alias_moved": move_alias(mcfg["sft_model_name"], sft_version, alias, passed)}
+    return res
