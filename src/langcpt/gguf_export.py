@@ -130,7 +130,8 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
         # A view of hf_dir whose tokenizer_config.json names the EOS and carries the chat template. Named like
         # hf_dir: the converter derives general.basename/finetune from the folder's name, and a random temp name
         # there made two conversions of the same model differ in their metadata.
-        stage = Path(stage_dir) / hf_dir.resolve().name
+        name = hf_dir.resolve().name
+        stage = Path(stage_dir) / name
         stage.mkdir()
         for p in hf_dir.iterdir():
             if p.name != "tokenizer_config.json":
@@ -145,7 +146,7 @@ def convert_to_gguf(hf_dir: str | os.PathLike, out_path: str | os.PathLike, outt
         gguf_py = str(script.parent / "gguf-py")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [gguf_py, os.environ.get("PYTHONPATH")]))}
         cmd = [sys.executable, str(script), str(stage), "--outfile", str(tmp), "--outtype", outtype,
-               "--model-name", hf_dir.resolve().name]  # general.name
+               "--model-name", name]  # general.name
         rc, output = _run_shown(cmd, env)  # its per-tensor lines and "Writing" bar reach a terminal as they come
         _raise_if_disk_full(rc, output, tmp)
         if rc != 0 or not tmp.is_file():
