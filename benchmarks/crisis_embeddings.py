@@ -2,7 +2,8 @@
 shipped: the guard and its detector stay as they are.
 
     PYTHONPATH=src python benchmarks/crisis_embeddings.py --model models/pretrained
-    PYTHONPATH=src python benchmarks/crisis_embeddings.py --model models/base --out benchmarks/results/crisis_embeddings_base.json
+    PYTHONPATH=src python benchmarks/crisis_embeddings.py --model models/base \
+        --out benchmarks/results/crisis_embeddings_base.json
 
 Protocol "unseen writer": the lines of data/safety/train_de.jsonl whose id starts with `train-w4-` were written by a
 writer none of the others saw. Every model is fitted on the rest of the training set plus the SFT data's user
@@ -25,7 +26,8 @@ threshold-free figure. Embeddings are cached per model and layer set in a temp d
 
 Never opens data/safety/test_de.jsonl or the probes: the only leak check is against dev (and the held-out writer).
 Writes `--out` (JSON) and prints a Markdown table. CPU, one thread; SmolLM2-135M: 2,691 texts took 5 to 6 min on a
-busy 2-core machine (cached after; the n-gram fit: 1 s).
+busy 2-core machine (cached after; the n-gram fit: 1 s). The committed results ran with OMP_NUM_THREADS=1; with more
+BLAS threads the embedding regressions can move in the third decimal.
 """
 import argparse
 import hashlib
@@ -122,7 +124,8 @@ def figures(scores: np.ndarray, crisis: np.ndarray, by_pattern: np.ndarray, t: f
     from sklearn.metrics import roc_auc_score
 
     flag = by_pattern | (scores >= t)
-    return {"recall": round(float(flag[crisis].mean()), 4), "false_positive_rate": round(float(flag[~crisis].mean()), 4),
+    return {"recall": round(float(flag[crisis].mean()), 4),
+            "false_positive_rate": round(float(flag[~crisis].mean()), 4),
             "missed": int((~flag[crisis]).sum()), "false_alarms": int(flag[~crisis].sum()),
             "roc_auc": round(float(roc_auc_score(crisis, scores)), 4)}
 
@@ -213,7 +216,8 @@ def main() -> None:
               "dev_messages": len(dev), "dev_crisis": int(dev_y.sum()),
               "unseen_writer_messages": len(held), "unseen_writer_crisis": int(w4_y.sum()),
               "embedded_texts": len(texts), "embed_seconds": round(embed_seconds, 1), "embeddings_cached": cached,
-              "ngram_fit_seconds": round(ngram_seconds, 1), "pooling": "mean over tokens, float32, batch 16, <=128 tokens",
+              "ngram_fit_seconds": round(ngram_seconds, 1),
+              "pooling": "mean over tokens, float32, batch 16, <=128 tokens",
               "c_grid": grids, "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
