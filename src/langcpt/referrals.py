@@ -54,12 +54,16 @@ def _checked_check_in(value, key: str) -> Referral:
         raise InputError(f"{key}.text: expected a non-empty string")
     if not value.numbers:
         raise InputError(f"{key}.numbers: expected a non-empty list (the numbers a check-in gives)")
-    missing = [n for n in value.numbers if not has_number(value.text, n)]
-    if missing:
-        raise InputError(f"{key}.text: does not contain {missing} of its numbers; the appended text must give every "
-                         "number the guard checks for")
+    _require_numbers_in_text(value, f"{key}.text")
     return value
 
+
+def _require_numbers_in_text(ref: Referral, key: str) -> None:
+    """InputError naming `key` unless `ref.text` gives each of `ref.numbers` (a reply is checked for all of them)."""
+    missing = [n for n in ref.numbers if not has_number(ref.text, n)]
+    if missing:
+        raise InputError(f"{key}: does not contain {missing} of its numbers; the appended text must give every "
+                         "number the guard checks for")
 
 
 def guard_settings(patterns: list[str], referral: str, referral_numbers: list[str], referrals: dict,
@@ -85,10 +89,7 @@ def guard_settings(patterns: list[str], referral: str, referral_numbers: list[st
         key = "safety.referral" if group == "suicide" else f"safety.referrals.{group}.text"
         if not ref.numbers:
             raise InputError(f"{key}: its numbers list is empty (the numbers a crisis reply must give)")
-        missing = [n for n in ref.numbers if not has_number(ref.text, n)]
-        if missing:
-            raise InputError(f"{key}: does not contain {missing} of its numbers; the appended text must give "
-                             "every number the guard checks for")
+        _require_numbers_in_text(ref, key)
     check_in_groups = {}
     if check_in is not None:
         tier, groups = check_in, {}

@@ -184,6 +184,17 @@ def _thread_for(d: dict, rng: random.Random, topic: dict) -> dict:
     return rng.choice([t for t in d["threads"] if t["key"] not in topic.get("skip_threads", ())])
 
 
+def _thread_rest(d: dict, rng: random.Random, thread: dict, n_turns: int) -> list[tuple[str, str]]:
+    """Turns 3 and 4 of a listening or reflecting conversation: the thread's answer and reply, then a closing."""
+    turns = []
+    if n_turns >= 3:
+        answer, replies = rng.choice(thread["answers"])
+        turns.append((answer, rng.choice(replies)))
+    if n_turns >= 4:
+        turns.append(_closing(d, rng, coping=False))
+    return turns
+
+
 def _listening(d: dict, rng: random.Random, topic: dict, n_turns: int) -> list[tuple[str, str]]:
     user, _ = rng.choice(topic["vents"])
     style = rng.randrange(3)
@@ -198,11 +209,7 @@ def _listening(d: dict, rng: random.Random, topic: dict, n_turns: int) -> list[t
         detail, _ = rng.choice(topic["details"])
         thread = _thread_for(d, rng, topic)
         turns.append((detail, _join(rng.choice(d["validations"]), thread["ask"])))
-        if n_turns >= 3:
-            answer, replies = rng.choice(thread["answers"])
-            turns.append((answer, rng.choice(replies)))
-        if n_turns >= 4:
-            turns.append(_closing(d, rng, coping=False))
+        turns += _thread_rest(d, rng, thread, n_turns)
     return turns
 
 
@@ -220,11 +227,7 @@ def _reflecting(d: dict, rng: random.Random, topic: dict, n_turns: int) -> list[
             detail = _join(rng.choice(d["confirms"]), detail)
         thread = _thread_for(d, rng, topic)
         turns.append((detail, _join(detail_mirror, rng.choice(other_feelings), thread["ask"])))
-        if n_turns >= 3:
-            answer, replies = rng.choice(thread["answers"])
-            turns.append((answer, rng.choice(replies)))
-        if n_turns >= 4:
-            turns.append(_closing(d, rng, coping=False))
+        turns += _thread_rest(d, rng, thread, n_turns)
     return turns
 
 
