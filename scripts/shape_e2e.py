@@ -129,7 +129,8 @@ def run_stages(args, work: Path | None, result: dict | None) -> int:
         if proc.returncode != 0:
             break
     print(json.dumps({s: v["exit"] for s, v in result["stages"].items()}), flush=True)
-    return 0 if result["passed"] else 1
+    ran_ok = all(result["stages"][s]["exit"] == 0 for s in todo if s in result["stages"])
+    return 0 if ran_ok and (result["passed"] or args.stop) else 1  # --to: the stages asked for passed
 
 
 def write(out: Path, result: dict) -> None:

@@ -174,3 +174,17 @@ def test_from_without_an_earlier_run_fails(shell, tmp_path):
     assert not missing.exists() and not (tmp_path / "out.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["params.yaml"]
+
+
+def test_to_stops_after_the_named_stage(shell, tmp_path):
+    """--to STAGE (a run split over time-limited calls) runs the stages up to STAGE and no further, exit 0 when they
+    passed; the JSON says passed: false until the rest ran."""
+    work, out = tmp_path / "work", tmp_path / "out.json"
+    proc = _shape_e2e(shell, "--shape", SHAPE, "--scale", "tiny", "--workdir", str(work), "--out", str(out),
+                      "--set", *SETS, "--to", "extend_vocab")
+    assert proc.returncode == 0, _failed(proc)
+    assert _ran(proc) == ["base", "extend_vocab"]
+    result = json.loads(out.read_text())
+    assert list(result["stages"]) == ["base", "extend_vocab"] and result["passed"] is False
+    assert all(entry["exit"] == 0 for entry in result["stages"].values())
+    assert not (work / "data/tokens").exists()
